@@ -1,0 +1,3 @@
+from notes_service.cli import main
+
+raise SystemExit(main())

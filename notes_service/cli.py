@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TypeVar
+
+from notes_service.settings import Settings, SettingsError, load_settings
+
+logger = logging.getLogger("notes_service")
+T = TypeVar("T")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="notes-service", description="The notes service.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+
+    commands.add_parser("migrate", help="apply pending migrations (aerich upgrade)")
+
+    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    create = keys.add_parser("create", help="create a key, and its owner if needed")
+    create.add_argument("--owner", required=True)
+    create.add_argument("--label", default="")
+    listing = keys.add_parser("list", help="list an owner's keys (never the secrets)")
+    listing.add_argument("--owner", required=True)
+    revoke = keys.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("key_id", type=uuid.UUID)
+    return parser
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Settings]:
+    """Yield settings with a database URL. With none set, start the embedded PostgreSQL (or
+    reuse a running one), and stop it afterwards if this command started it."""
+    if settings.database_url:
+        logger.info("using database %s", _masked(settings.database_url))
+        yield settings
+        return
+    from notes_service.embedded import EmbeddedPostgres
+
+    server = EmbeddedPostgres(settings.embedded_dir, settings.embedded_port)
+    started = server.start()
+    logger.info("using embedded PostgreSQL at %s (data in %s)", server.url, server.data_dir)
+    # Exported so that uvicorn workers, which read settings afresh, find the same server.
+    os.environ["NOTES_DATABASE_URL"] = server.url
+    settings = settings.model_copy(update={"database_url": server.url})
+    try:
+        # Zero setup: the embedded database is always migrated. With a URL set, migrating is
+        # the operator's step (`notes-service migrate`).
+        applied = asyncio.run(migrate(settings))
+        if applied:
+            logger.info("migrations applied: %s", ", ".join(applied))
+        yield settings
+    finally:
+        if started:
+            server.stop()
+
+
+def _masked(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+async def migrate(settings: Settings) -> list[str]:
+    from aerich import Command
+
+    from notes_service.db import MIGRATIONS_DIR, tortoise_config
+
+    async with Command(tortoise_config(settings), location=str(MIGRATIONS_DIR)) as command:
+        await command.init()
+        return await command.upgrade()
+
+
+async def _with_orm(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    from tortoise import Tortoise
+
+    from notes_service.db import tortoise_config
+
+    await Tortoise.init(config=tortoise_config(settings))
+    try:
+        return await work()
+    finally:
+        await Tortoise.close_connections()
+
+
+def _keys(args: argparse.Namespace, settings: Settings) -> int:
+    from notes_service import auth
+
+    if args.keys_command == "create":
+        key = asyncio.run(_with_orm(settings, lambda: auth.create_key(args.owner, args.label)))
+        print(f"key id: {key.id}")
+        print(f"key:    {key.secret}")
+        print("Store the key now: it is not shown again.", file=sys.stderr)
+        return 0
+    if args.keys_command == "list":
+        keys = asyncio.run(_with_orm(settings, lambda: auth.list_keys(args.owner)))
+        for k in keys:
+            revoked = k.revoked_at.isoformat() if k.revoked_at else "-"
+            print(f"{k.id}  label={k.label or '-'}  created={k.created_at.isoformat()}  "
+                  f"revoked={revoked}")  # fmt: skip
+        return 0
+    revoked = asyncio.run(_with_orm(settings, lambda: auth.revoke_key(args.key_id)))
+    if not revoked:
+        print(f"no active key with id {args.key_id}", file=sys.stderr)
+        return 1
+    print(f"revoked {args.key_id}")
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "notes_service.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=30,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"notes-service: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings)
+    with _database(settings) as settings:
+        if args.command == "serve":
+            return _serve(args, settings)
+        if args.command == "migrate":
+            applied = asyncio.run(migrate(settings))
+            print("applied: " + (", ".join(applied) or "nothing, the schema is current"))
+            return 0
+        if args.command == "keys":
+            return _keys(args, settings)
+    raise AssertionError(args.command)

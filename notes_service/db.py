@@ -1,0 +1,44 @@
+"""Tortoise configuration. aerich imports `TORTOISE_ORM` from here, so this stays import-light."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from notes_service.settings import PROJECT_DIR, Settings, get_settings
+
+MODEL_MODULES = ["notes_service.notes.models", "aerich.models"]
+MIGRATIONS_DIR: Path = PROJECT_DIR / "migrations"
+
+
+def asyncpg_credentials(url: str) -> dict[str, Any]:
+    parts = urlsplit(url)
+    return {
+        "host": parts.hostname,
+        "port": parts.port or 5432,
+        "user": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password else None,
+        "database": parts.path.lstrip("/"),
+    }
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
+    credentials = asyncpg_credentials(settings.write_url) | {
+        "minsize": settings.db_pool_min,
+        "maxsize": settings.db_pool_max,
+        "statement_cache_size": settings.db_statement_cache_size,
+        "timeout": settings.db_acquire_timeout,
+        "server_settings": {"application_name": "notes-service"},
+    }
+    return {
+        "connections": {
+            "default": {"engine": "tortoise.backends.asyncpg", "credentials": credentials}
+        },
+        "apps": {"models": {"models": MODEL_MODULES, "default_connection": "default"}},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+TORTOISE_ORM = tortoise_config(get_settings())

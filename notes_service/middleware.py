@@ -1,0 +1,82 @@
+"""Pure ASGI middleware: request ids, the body-size limit, and the last-resort problem response."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from notes_service.problems import PayloadTooLarge, error_for_exception, problem_response
+
+logger = logging.getLogger(__name__)
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        sent_id = _header(scope, b"x-request-id")
+        request_id = sent_id if sent_id and _REQUEST_ID.fullmatch(sent_id) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        limit = self.max_body_bytes
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await problem_response(PayloadTooLarge(_limit_detail(limit)), request_id)(
+                scope, receive, send_with_id
+            )
+            return
+
+        received = 0
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # An HTTPException, because FastAPI turns any other error raised while
+                    # reading the body into a 400.
+                    raise HTTPException(413, _limit_detail(limit))
+            return message
+
+        try:
+            await self.app(scope, receive_limited, send_with_id)
+        except Exception as exc:
+            error = error_for_exception(exc)
+            if error.status >= 500:
+                logger.error("request failed: %s", type(exc).__name__, exc_info=exc)
+            if response_started:
+                raise
+            await problem_response(error, request_id)(scope, receive, send_with_id)
+
+
+def _limit_detail(limit: int) -> str:
+    return f"The request body exceeds {limit} bytes"

@@ -1,0 +1,209 @@
+"""One error hierarchy, rendered as RFC 9457 `application/problem+json` by one set of handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+from asyncpg.exceptions import (
+    CannotConnectNowError,
+    ConnectionDoesNotExistError,
+    InterfaceError,
+    OperatorInterventionError,
+    PostgresConnectionError,
+    TooManyConnectionsError,
+)
+from tortoise.exceptions import DBConnectionError, DoesNotExist, IntegrityError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_BASE = "urn:notes-service:problem:"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+DATABASE_OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable
+    TimeoutError,  # connect or pool acquire timed out
+    CannotConnectNowError,
+    ConnectionDoesNotExistError,
+    InterfaceError,  # connection closed underneath the pool
+    OperatorInterventionError,  # admin shutdown, crash shutdown
+    PostgresConnectionError,
+    TooManyConnectionsError,
+    DBConnectionError,
+)
+
+
+class AppError(Exception):
+    status: int = 500
+    slug: str = "internal"
+    title: str = "Internal server error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.detail = detail or self.title
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+        super().__init__(self.detail)
+
+
+class BadRequest(AppError):
+    status, slug, title = 400, "bad-request", "Bad request"
+
+
+class Unauthorized(AppError):
+    status, slug, title = 401, "unauthorized", "Missing or invalid API key"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class NotFound(AppError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class MethodNotAllowed(AppError):
+    status, slug, title = 405, "method-not-allowed", "Method not allowed"
+
+
+class Conflict(AppError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class PayloadTooLarge(AppError):
+    status, slug, title = 413, "payload-too-large", "Request body too large"
+
+
+class ValidationFailed(AppError):
+    status, slug, title = 422, "validation", "Request validation failed"
+
+    def __init__(self, errors: Sequence[Mapping[str, Any]], detail: str | None = None) -> None:
+        super().__init__(detail, extra={"errors": list(errors)})
+
+
+class ServiceUnavailable(AppError):
+    status, slug, title = 503, "unavailable", "Service temporarily unavailable"
+
+    def __init__(self, detail: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class InternalError(AppError):
+    status, slug, title = 500, "internal", "Internal server error"
+
+
+PROBLEM_TYPES: tuple[type[AppError], ...] = (
+    BadRequest,
+    Unauthorized,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    ValidationFailed,
+    InternalError,
+    ServiceUnavailable,
+)
+
+
+def problem_response(error: AppError, request_id: str | None) -> Response:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + error.slug,
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "request_id": request_id,
+        **error.extra,
+    }
+    return JSONResponse(
+        body, status_code=error.status, headers=error.headers, media_type=PROBLEM_MEDIA_TYPE
+    )
+
+
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def validation_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
+    errors = []
+    for item in raw:
+        msg = str(item.get("msg", "invalid value"))
+        # Pydantic prefixes messages raised by our validators with "Value error, ".
+        msg = msg.removeprefix("Value error, ")
+        errors.append({"loc": list(item.get("loc", ())), "msg": msg})
+    return errors
+
+
+async def _app_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return problem_response(exc, _request_id(request))
+
+
+async def _request_validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return problem_response(ValidationFailed(validation_errors(exc.errors())), _request_id(request))
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    error: AppError
+    if exc.status_code == 404:
+        error = NotFound("No route matches this path")
+    elif exc.status_code == 405:
+        error = MethodNotAllowed(headers=exc.headers)
+    elif exc.status_code == 413:
+        error = PayloadTooLarge(str(exc.detail))
+    elif exc.status_code == 400:
+        error = BadRequest(str(exc.detail))
+    else:
+        error = AppError(str(exc.detail))
+        error.status, error.title = exc.status_code, str(exc.detail)
+    return problem_response(error, _request_id(request))
+
+
+async def _does_not_exist(request: Request, exc: Exception) -> Response:
+    return problem_response(NotFound(), _request_id(request))
+
+
+async def _integrity_error(request: Request, exc: Exception) -> Response:
+    logger.warning("integrity error reached the handler: %s", exc)
+    return problem_response(Conflict("The request conflicts with stored data"), _request_id(request))
+
+
+def _is_database_outage(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DATABASE_OUTAGE_ERRORS):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def error_for_exception(exc: BaseException) -> AppError:
+    """Turn an unexpected exception into what the client may see: never its text."""
+    if isinstance(exc, AppError):
+        return exc
+    if isinstance(exc, StarletteHTTPException) and exc.status_code == 413:
+        return PayloadTooLarge(str(exc.detail))
+    if _is_database_outage(exc):
+        return ServiceUnavailable("The database is unavailable; retry shortly")
+    return InternalError("An unexpected error occurred; quote the request_id when reporting it")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(DoesNotExist, _does_not_exist)
+    app.add_exception_handler(IntegrityError, _integrity_error)

@@ -1,0 +1,39 @@
+"""The one module that knows about the `databases` library (archived upstream): swapping it for
+plain asyncpg means changing only this file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import databases
+
+from notes_service.settings import Settings
+
+Row = Mapping[str, Any]
+
+
+class ReadDatabase:
+    def __init__(self, settings: Settings) -> None:
+        self._db = databases.Database(
+            settings.read_url,
+            min_size=settings.read_db_pool_min,
+            max_size=settings.read_db_pool_max,
+            statement_cache_size=settings.db_statement_cache_size,
+            timeout=settings.db_acquire_timeout,
+            server_settings={"application_name": "notes-service-read"},
+        )
+
+    async def connect(self) -> None:
+        await self._db.connect()
+
+    async def disconnect(self) -> None:
+        await self._db.disconnect()
+
+    async def fetch_all(self, sql: str, values: Mapping[str, Any]) -> list[Row]:
+        rows = await self._db.fetch_all(sql, dict(values))
+        return [row._mapping for row in rows]
+
+    async def fetch_one(self, sql: str, values: Mapping[str, Any]) -> Row | None:
+        row = await self._db.fetch_one(sql, dict(values))
+        return None if row is None else row._mapping
