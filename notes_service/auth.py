@@ -73,9 +73,8 @@ def _bearer_token(request: Request) -> str:
 
 async def authenticate(request: Request) -> Principal:
     token = _bearer_token(request)
-    row = (
-        await ApiKey.filter(key_hash=hash_key(token), revoked_at=None)
-        .values("id", "owner_id", "owner__name")
+    row = await ApiKey.filter(key_hash=hash_key(token), revoked_at=None).values(
+        "id", "owner_id", "owner__name"
     )
     if not row:
         raise Unauthorized("The API key is unknown or revoked")

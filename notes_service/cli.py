@@ -122,8 +122,7 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{k.id}  label={k.label or '-'}  created={k.created_at.isoformat()}  "
                   f"revoked={revoked}")  # fmt: skip
         return 0
-    revoked = asyncio.run(_with_orm(settings, lambda: auth.revoke_key(args.key_id)))
-    if not revoked:
+    if not asyncio.run(_with_orm(settings, lambda: auth.revoke_key(args.key_id))):
         print(f"no active key with id {args.key_id}", file=sys.stderr)
         return 1
     print(f"revoked {args.key_id}")

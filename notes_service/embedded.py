@@ -77,21 +77,24 @@ class EmbeddedPostgres:
                 "--no-instructions", "-U", "postgres",
             )  # fmt: skip
 
-    def is_running(self) -> bool:
-        pid_file = self.data_dir / "postmaster.pid"
-        if not pid_file.exists():
-            return False
+    def _running_port(self) -> int | None:
+        """The port of the live postmaster of this data folder, if one is running."""
         try:
-            pid = int(pid_file.read_text().splitlines()[0])
-            os.kill(pid, 0)
-        except (ValueError, IndexError, ProcessLookupError, PermissionError):
-            return False
-        return True
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+            os.kill(int(lines[0]), 0)
+            return int(lines[3])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def is_running(self) -> bool:
+        return self._running_port() is not None
 
     def start(self) -> bool:
         """Start the server if it is not running; return True if this call started it."""
         self._prepare()
-        if self.is_running():
+        running_port = self._running_port()
+        if running_port is not None:
+            self.port = running_port
             return False
         options = f"-h 127.0.0.1 -p {self.port} -c unix_socket_directories= -c max_connections=200"
         self._run(

@@ -6,10 +6,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse, Response
 from asyncpg.exceptions import (
     CannotConnectNowError,
     ConnectionDoesNotExistError,
@@ -18,6 +14,10 @@ from asyncpg.exceptions import (
     PostgresConnectionError,
     TooManyConnectionsError,
 )
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
 from tortoise.exceptions import DBConnectionError, DoesNotExist, IntegrityError
 
 logger = logging.getLogger(__name__)
@@ -176,7 +176,9 @@ async def _does_not_exist(request: Request, exc: Exception) -> Response:
 
 async def _integrity_error(request: Request, exc: Exception) -> Response:
     logger.warning("integrity error reached the handler: %s", exc)
-    return problem_response(Conflict("The request conflicts with stored data"), _request_id(request))
+    return problem_response(
+        Conflict("The request conflicts with stored data"), _request_id(request)
+    )
 
 
 def _is_database_outage(exc: BaseException) -> bool:

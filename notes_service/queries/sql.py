@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-NOTE_COLUMNS = (
-    "id, title, body, pinned, archived, version, created_at, updated_at, deleted_at"
-)
+NOTE_COLUMNS = "id, title, body, pinned, archived, version, created_at, updated_at, deleted_at"
 
 LIST_NOTES = f"""
 SELECT {NOTE_COLUMNS}

@@ -1,0 +1,118 @@
+"""Test wiring: a real PostgreSQL (NOTES_TEST_DATABASE_URL, or the embedded server), one fresh
+database per run, migrated with the real CLI, and domain tables truncated before each test."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from tortoise import connections
+
+from notes_service.app import create_app
+from notes_service.embedded import EmbeddedPostgres
+from notes_service.settings import PROJECT_DIR, Settings
+
+DOMAIN_TABLES = ("notes", "api_keys", "owners")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def run_cli(*args: str, database_url: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m notes_service ...` as an operator would."""
+    environment = {**os.environ, "NOTES_DATABASE_URL": database_url, **env}
+    return subprocess.run(
+        [sys.executable, "-m", "notes_service", *args],
+        cwd=PROJECT_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    url = os.environ.get("NOTES_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    server = EmbeddedPostgres(PROJECT_DIR / ".pgdata-test", _free_port())
+    started = server.start()
+    yield server.url
+    if started:
+        server.stop()
+
+
+async def _admin(server_url: str, statement: str) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def fresh_database(server_url: str) -> AsyncIterator[str]:
+    """A new, empty database on the test server; dropped at the end of the run."""
+    name = f"notes_test_{uuid.uuid4().hex[:12]}"
+    await _admin(server_url, f'CREATE DATABASE "{name}"')
+    yield with_database(server_url, name)
+    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url(fresh_database: str) -> str:
+    result = run_cli("migrate", database_url=fresh_database)
+    assert result.returncode == 0, result.stderr
+    return fresh_database
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(
+        _env_file=None,
+        env="test",
+        database_url=database_url,
+        db_pool_max=5,
+        read_db_pool_max=5,
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    async with LifespanManager(app):
+        yield app
+
+
+@pytest.fixture(scope="session")
+async def _session_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://notes.test") as client:
+        yield client
+
+
+@pytest.fixture
+async def client(_session_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The app's client, over freshly truncated domain tables."""
+    tables = ", ".join(DOMAIN_TABLES)
+    await connections.get("default").execute_script(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    return _session_client

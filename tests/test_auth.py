@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+from tortoise.exceptions import IntegrityError
+
+from notes_service import auth
+from notes_service.notes.models import ApiKey, Owner
+from tests.conftest import run_cli
+from tests.factories import api_key
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer",
+        "Basic dXNlcjpwYXNz",
+        "Bearer not-a-key",
+        "Bearer nsk_" + "A" * 43,
+        "Bearer nsk_' OR 1=1 --",
+    ],
+)
+async def test_bad_credentials_get_401_with_bearer_challenge(
+    client: httpx.AsyncClient, authorization: str | None
+) -> None:
+    await api_key()
+    headers = {} if authorization is None else {"Authorization": authorization}
+    for method, url in (("GET", "/v1/notes"), ("POST", "/v1/notes"), ("GET", "/v1/notes/x")):
+        response = await client.request(method, url, headers=headers, json={"title": "t"})
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"].endswith(":unauthorized")
+
+
+async def test_revoked_key_gets_401(client: httpx.AsyncClient) -> None:
+    key = await auth.create_key("alice")
+    headers = {"Authorization": f"Bearer {key.secret}"}
+    assert (await client.get("/v1/notes", headers=headers)).status_code == 200
+    assert await auth.revoke_key(key.id) is True
+    assert await auth.revoke_key(key.id) is False
+    response = await client.get("/v1/notes", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_only_a_hash_of_the_key_is_stored(client: httpx.AsyncClient) -> None:
+    key = await auth.create_key("alice", "laptop")
+    assert key.secret.startswith("nsk_")
+    stored = await ApiKey.get(id=key.id)
+    assert stored.key_hash == auth.hash_key(key.secret)
+    assert key.secret not in stored.key_hash
+
+
+async def test_key_creation_rolls_back_the_owner_when_the_key_insert_fails(
+    client: httpx.AsyncClient,
+) -> None:
+    first = await auth.create_key("alice")
+    # The same secret again makes the second insert (the key) violate its unique hash.
+    with pytest.raises(IntegrityError):
+        await auth.create_key("bob", secret=first.secret)
+    assert not await Owner.exists(name="bob")
+    assert await ApiKey.all().count() == 1
+
+
+async def test_keys_cli_creates_lists_and_revokes(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    created = run_cli(
+        "keys", "create", "--owner", "carol", "--label", "ci", database_url=database_url
+    )
+    assert created.returncode == 0, created.stderr
+    lines = dict(line.split(":", 1) for line in created.stdout.strip().splitlines())
+    key_id, secret = lines["key id"].strip(), lines["key"].strip()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert (await client.get("/v1/notes", headers=headers)).status_code == 200
+
+    listed = run_cli("keys", "list", "--owner", "carol", database_url=database_url)
+    assert listed.returncode == 0, listed.stderr
+    assert key_id in listed.stdout and "label=ci" in listed.stdout
+    assert secret not in listed.stdout
+
+    revoked = run_cli("keys", "revoke", key_id, database_url=database_url)
+    assert revoked.returncode == 0, revoked.stderr
+    assert (await client.get("/v1/notes", headers=headers)).status_code == 401
+    again = run_cli("keys", "revoke", key_id, database_url=database_url)
+    assert again.returncode == 1

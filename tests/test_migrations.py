@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from notes_service.db import MIGRATIONS_DIR
+from notes_service.settings import PROJECT_DIR
+from tests.conftest import _admin, with_database
+
+
+@pytest.fixture
+async def empty_database(server_url: str) -> AsyncIterator[str]:
+    name = f"notes_mig_{uuid.uuid4().hex[:12]}"
+    await _admin(server_url, f'CREATE DATABASE "{name}"')
+    yield with_database(server_url, name)
+    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _aerich(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    aerich = Path(sys.executable).with_name("aerich")
+    return subprocess.run(
+        [str(aerich), *args],
+        cwd=PROJECT_DIR,
+        env={**os.environ, "NOTES_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+async def test_aerich_upgrade_builds_the_schema_on_an_empty_database(empty_database: str) -> None:
+    result = _aerich("upgrade", database_url=empty_database)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    conn = await asyncpg.connect(empty_database)
+    try:
+        tables = {
+            r["table_name"]
+            for r in await conn.fetch(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            )
+        }
+        assert {"owners", "api_keys", "notes", "aerich"} <= tables
+        columns = {
+            r["column_name"]: (r["data_type"], r["is_nullable"])
+            for r in await conn.fetch(
+                "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                "WHERE table_name = 'notes'"
+            )
+        }
+        assert columns["id"] == ("uuid", "NO")
+        assert columns["version"] == ("integer", "NO")
+        assert columns["deleted_at"] == ("timestamp with time zone", "YES")
+        assert columns["updated_at"] == ("timestamp with time zone", "NO")
+        unique_hash = await conn.fetchval(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'api_keys' "
+            "AND indexdef LIKE 'CREATE UNIQUE INDEX%key_hash%'"
+        )
+        assert unique_hash == 1
+        applied = [r["version"] for r in await conn.fetch("SELECT version FROM aerich ORDER BY id")]
+    finally:
+        await conn.close()
+    files = sorted(
+        (p.name for p in (MIGRATIONS_DIR / "models").glob("*.py")),
+        key=lambda name: int(name.split("_")[0]),
+    )
+    assert applied == files
+
+    again = _aerich("upgrade", database_url=empty_database)
+    assert again.returncode == 0
+    assert "No upgrade items found" in again.stdout + again.stderr

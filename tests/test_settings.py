@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+
+from notes_service.settings import Settings, SettingsError, load_settings
+from tests.conftest import run_cli
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("NOTES_DB_POOL_MAX", "lots"),
+        ("NOTES_DB_ACQUIRE_TIMEOUT", "-1"),
+        ("NOTES_DATABASE_URL", "mysql://root@localhost/notes"),
+        ("NOTES_READ_DATABASE_URL", "postgresql://"),
+        ("NOTES_LOG_LEVEL", "chatty"),
+        ("NOTES_MAX_BODY_BYTES", "0"),
+    ],
+)
+def test_a_bad_setting_is_named(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=name):
+        load_settings()
+
+
+def test_start_up_fails_with_a_message_naming_the_setting() -> None:
+    result = run_cli("migrate", database_url="postgresql://u@h/db", NOTES_DB_POOL_MAX="lots")
+    assert result.returncode == 2
+    assert "invalid setting NOTES_DB_POOL_MAX" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_pool_min_above_max_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOTES_DB_POOL_MIN", "20")
+    monkeypatch.setenv("NOTES_DB_POOL_MAX", "10")
+    with pytest.raises(SettingsError, match="NOTES_DB_POOL_MIN"):
+        load_settings()
+
+
+def test_read_url_defaults_to_write_url() -> None:
+    url = "postgres://app:secret@db.internal:5432/notes"
+    settings = Settings(_env_file=None, database_url=url)
+    assert settings.read_url == url
+    replica = "postgresql://ro@replica:5432/notes"
+    settings = Settings(_env_file=None, database_url=url, read_database_url=replica)
+    assert settings.read_url == replica
