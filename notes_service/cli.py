@@ -4,12 +4,14 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
+from notes_service.embedded import EmbeddedPostgresError
 from notes_service.settings import Settings, SettingsError, load_settings
 
 logger = logging.getLogger("notes_service")
@@ -129,9 +131,16 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    # uvicorn re-raises SIGTERM once it has shut down; turning it into SystemExit lets the
+    # embedded database (if this command started it) stop cleanly too.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     uvicorn.run(
         "notes_service.app:create_app",
         factory=True,
@@ -152,6 +161,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"notes-service: {exc}", file=sys.stderr)
         return 2
     _configure_logging(settings)
+    try:
+        return _run(args, settings)
+    except EmbeddedPostgresError as exc:
+        print(f"notes-service: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     with _database(settings) as settings:
         if args.command == "serve":
             return _serve(args, settings)

@@ -43,6 +43,10 @@ def _open_path_for_traversal(path: Path) -> None:
             parent.chmod(wanted)
 
 
+class EmbeddedPostgresError(RuntimeError):
+    pass
+
+
 class EmbeddedPostgres:
     def __init__(self, data_dir: Path, port: int) -> None:
         self.data_dir = data_dir.resolve()
@@ -97,10 +101,25 @@ class EmbeddedPostgres:
             self.port = running_port
             return False
         options = f"-h 127.0.0.1 -p {self.port} -c unix_socket_directories= -c max_connections=200"
-        self._run(
-            "pg_ctl", "-D", str(self.data_dir), "-w", "-t", "60", "-l",
-            str(self.data_dir / "server.log"), "-o", options, "start",
-        )  # fmt: skip
+        log = self.data_dir / "server.log"
+        offset = log.stat().st_size if log.exists() else 0
+        try:
+            self._run(
+                "pg_ctl", "-D", str(self.data_dir), "-w", "-t", "60", "-l", str(log),
+                "-o", options, "start",
+            )  # fmt: skip
+        except subprocess.CalledProcessError:
+            with log.open() as handle:
+                handle.seek(offset)
+                output = handle.read()
+            if "Address already in use" in output:
+                reason = f"port {self.port} is in use; set NOTES_EMBEDDED_PORT to a free port"
+            else:
+                fatal = [line for line in output.splitlines() if "FATAL" in line]
+                reason = fatal[-1].split("FATAL:", 1)[-1].strip() if fatal else "see its log"
+            raise EmbeddedPostgresError(
+                f"the embedded PostgreSQL did not start: {reason} (log: {log})"
+            ) from None
         logger.info("embedded PostgreSQL listening on 127.0.0.1:%s", self.port)
         return True
 

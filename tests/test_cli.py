@@ -1,0 +1,93 @@
+"""The zero-setup path, as a person on a fresh machine uses it: no database URL at all."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from notes_service.embedded import EmbeddedPostgres
+from notes_service.settings import PROJECT_DIR
+from tests.conftest import _free_port
+
+
+@pytest.fixture
+def embedded_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTES_")}
+    env |= {
+        "NOTES_EMBEDDED_DIR": str(tmp_path / "pgdata"),
+        "NOTES_EMBEDDED_PORT": str(_free_port()),
+    }
+    yield env
+    EmbeddedPostgres(tmp_path / "pgdata", int(env["NOTES_EMBEDDED_PORT"])).stop()
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "notes_service", *args],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_serve_with_no_url_runs_on_the_embedded_database(
+    embedded_env: dict[str, str], tmp_path: Path
+) -> None:
+    created = _cli("keys", "create", "--owner", "dora", env=embedded_env)
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.split("key:", 1)[1].split()[0]
+    data_dir = tmp_path / "pgdata"
+    assert not EmbeddedPostgres(data_dir, 0).is_running()  # keys create stopped what it started
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "notes_service", "serve", "--port", str(port)],
+        cwd=PROJECT_DIR,
+        env=embedded_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.stdout.read() if server.stdout else ""
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "serve did not come up"
+            time.sleep(0.2)
+        headers = {"Authorization": f"Bearer {secret}"}
+        created_note = httpx.post(f"{base}/v1/notes", json={"title": "hi"}, headers=headers)
+        assert created_note.status_code == 201
+        listed = httpx.get(f"{base}/v1/notes", headers=headers).json()
+        assert [n["title"] for n in listed["items"]] == ["hi"]
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert "using embedded PostgreSQL" in output
+    assert not EmbeddedPostgres(data_dir, 0).is_running()
+
+
+def test_embedded_port_in_use_is_one_clear_line(embedded_env: dict[str, str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        embedded_env["NOTES_EMBEDDED_PORT"] = str(busy.getsockname()[1])
+        result = _cli("migrate", env=embedded_env)
+    assert result.returncode == 1
+    assert "is in use; set NOTES_EMBEDDED_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
