@@ -12,6 +12,7 @@ from notes_service.db import tortoise_config
 from notes_service.middleware import RequestContextMiddleware
 from notes_service.notes.router import router as notes_router
 from notes_service.problems import install_problem_handlers
+from notes_service.queries.cursor import CursorCodec
 from notes_service.queries.database import ReadDatabase
 from notes_service.queries.router import router as queries_router
 from notes_service.settings import Settings, get_settings
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
+    app.state.cursor_codec = CursorCodec(settings.cursor_secret.get_secret_value())
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(ops.router)

@@ -5,10 +5,11 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEV_CURSOR_SECRET = "development-only-cursor-secret"  # noqa: S105 - refused outside development
 
 
 def _check_database_url(value: str | None) -> str | None:
@@ -44,6 +45,7 @@ class Settings(BaseSettings):
     db_statement_cache_size: int = Field(default=100, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    cursor_secret: SecretStr = SecretStr(DEV_CURSOR_SECRET)
     embedded_dir: Path = PROJECT_DIR / ".pgdata"
     embedded_port: int = Field(default=54329, ge=1024, le=65535)
 
@@ -63,6 +65,10 @@ class Settings(BaseSettings):
             raise ValueError("NOTES_DB_POOL_MIN must not exceed NOTES_DB_POOL_MAX")
         if self.read_db_pool_min > self.read_db_pool_max:
             raise ValueError("NOTES_READ_DB_POOL_MIN must not exceed NOTES_READ_DB_POOL_MAX")
+        if self.env != "development" and self.cursor_secret.get_secret_value() == DEV_CURSOR_SECRET:
+            raise ValueError(
+                "NOTES_CURSOR_SECRET must be set to a private random value outside development"
+            )
         return self
 
     @property

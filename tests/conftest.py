@@ -90,6 +90,7 @@ def settings(database_url: str) -> Settings:
     return Settings(
         _env_file=None,
         env="test",
+        cursor_secret="test-cursor-secret-not-for-production",
         database_url=database_url,
         db_pool_max=5,
         read_db_pool_max=5,

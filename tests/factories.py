@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from notes_service import auth
+from notes_service.notes.models import Note, Owner
 
 
 async def api_key(owner: str = "alice", label: str = "") -> dict[str, str]:
@@ -21,3 +24,21 @@ async def create_note(
     assert response.status_code == 201, response.text
     note: dict[str, Any] = response.json()
     return note
+
+
+async def owner_with_key(owner: str = "alice") -> tuple[int, dict[str, str]]:
+    headers = await api_key(owner)
+    return (await Owner.get(name=owner)).id, headers
+
+
+async def insert_note(owner_id: int, **fields: Any) -> Note:
+    """A note with chosen timestamps and flags, written straight through the model."""
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "title": "inserted",
+        "body": "",
+        "created_at": now,
+        "updated_at": now,
+    } | fields
+    return await Note.create(owner_id=owner_id, **values)

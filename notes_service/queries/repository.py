@@ -1,12 +1,52 @@
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
 from notes_service.queries import sql
 from notes_service.queries.database import ReadDatabase, Row
+
+
+@dataclass(frozen=True, slots=True)
+class NoteFilter:
+    pinned: bool | None = None
+    archived: bool = False
+    trashed: bool = False
+    updated_after: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where the previous page ended. `as_of` hides notes updated after the first page was
+    served: in an updated_at sort they would move behind the cursor and show up twice."""
+
+    sort_value: datetime
+    id: uuid.UUID
+    as_of: datetime | None
 
 
 class NoteQueries:
     def __init__(self, db: ReadDatabase) -> None:
         self._db = db
 
-    async def list_notes(self, owner_id: int, limit: int) -> list[Row]:
-        return await self._db.fetch_all(sql.LIST_NOTES, {"owner_id": owner_id, "limit": limit})
+    async def list_notes(
+        self,
+        owner_id: int,
+        filters: NoteFilter,
+        sort: str,
+        limit: int,
+        after: Position | None = None,
+    ) -> list[Row]:
+        values: dict[str, object] = {
+            "owner_id": owner_id,
+            "pinned": filters.pinned,
+            "archived": filters.archived,
+            "trashed": filters.trashed,
+            "updated_after": filters.updated_after,
+            "as_of": after.as_of if after else None,
+            "limit": limit,
+        }
+        if after is not None:
+            values |= {"after_ts": after.sort_value, "after_id": after.id}
+        return await self._db.fetch_all(sql.LIST_NOTES[sort, after is not None], values)

@@ -1,28 +1,87 @@
 from __future__ import annotations
 
-from typing import Annotated
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import AwareDatetime
 
 from notes_service.deps import CurrentOwner
 from notes_service.notes.schemas import NoteOut, NotePage
-from notes_service.queries.repository import NoteQueries
+from notes_service.queries.cursor import CursorCodec, InvalidCursor
+from notes_service.queries.repository import NoteFilter, NoteQueries, Position
 
 router = APIRouter(prefix="/v1", tags=["queries"])
+
+Sort = Literal["-updated_at", "updated_at", "-created_at", "created_at"]
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=1024)]
 
 
 def note_queries(request: Request) -> NoteQueries:
     return NoteQueries(request.app.state.read_db)
 
 
+def cursor_codec(request: Request) -> CursorCodec:
+    codec: CursorCodec = request.app.state.cursor_codec
+    return codec
+
+
 Queries = Annotated[NoteQueries, Depends(note_queries)]
+Cursors = Annotated[CursorCodec, Depends(cursor_codec)]
+
+
+def _link_next(request: Request, response: Response, next_cursor: str | None) -> None:
+    if next_cursor is not None:
+        url = request.url.include_query_params(cursor=next_cursor)
+        response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
+
+
+def _decode_position(raw: list[Any]) -> Position:
+    try:
+        sort_value, note_id, as_of = raw
+        return Position(
+            datetime.fromisoformat(sort_value),
+            uuid.UUID(note_id),
+            datetime.fromisoformat(as_of) if as_of else None,
+        )
+    except (TypeError, ValueError):
+        raise InvalidCursor("The cursor is malformed") from None
+
+
+def _encode_position(last: NoteOut, sort: str, previous: Position | None) -> list[Any]:
+    column = sort.lstrip("-")
+    as_of = None
+    if column == "updated_at":
+        as_of = previous.as_of if previous and previous.as_of else datetime.now(UTC)
+    return [getattr(last, column).isoformat(), str(last.id), as_of and as_of.isoformat()]
 
 
 @router.get("/notes", response_model=NotePage)
 async def list_notes(
+    request: Request,
+    response: Response,
     owner: CurrentOwner,
     queries: Queries,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursors: Cursors,
+    pinned: bool | None = None,
+    archived: bool = False,
+    trashed: bool = False,
+    updated_after: AwareDatetime | None = None,
+    sort: Sort = "-updated_at",
+    limit: Limit = 20,
+    cursor: Cursor = None,
 ) -> NotePage:
-    rows = await queries.list_notes(owner.owner_id, limit)
-    return NotePage(items=[NoteOut.model_validate(dict(row)) for row in rows], next_cursor=None)
+    filters = NoteFilter(
+        pinned=pinned, archived=archived, trashed=trashed, updated_after=updated_after
+    )
+    binding = cursors.binding(route="notes", owner=owner.owner_id, sort=sort, filters=filters)
+    after = _decode_position(cursors.decode(cursor, binding)) if cursor else None
+    rows = await queries.list_notes(owner.owner_id, filters, sort, limit + 1, after)
+    items = [NoteOut.model_validate(dict(row)) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = cursors.encode(binding, _encode_position(items[-1], sort, after))
+    _link_next(request, response, next_cursor)
+    return NotePage(items=items, next_cursor=next_cursor)
