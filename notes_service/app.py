@@ -15,6 +15,7 @@ from notes_service.problems import install_problem_handlers
 from notes_service.queries.cursor import CursorCodec
 from notes_service.queries.database import ReadDatabase
 from notes_service.queries.router import router as queries_router
+from notes_service.queries.search import router as search_router
 from notes_service.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -46,5 +47,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(ops.router)
     app.include_router(queries_router)
+    app.include_router(search_router)
     app.include_router(notes_router)
     return app

@@ -50,3 +50,11 @@ class NoteQueries:
         if after is not None:
             values |= {"after_ts": after.sort_value, "after_id": after.id}
         return await self._db.fetch_all(sql.LIST_NOTES[sort, after is not None], values)
+
+    async def search(
+        self, owner_id: int, q: str, mode: str, limit: int, after: tuple[float, uuid.UUID] | None
+    ) -> list[Row]:
+        values: dict[str, object] = {"owner_id": owner_id, "q": q, "limit": limit}
+        if after is not None:
+            values |= {"after_rank": after[0], "after_id": after[1]}
+        return await self._db.fetch_all(sql.SEARCH[mode, after is not None], values)

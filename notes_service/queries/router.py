@@ -32,7 +32,7 @@ Queries = Annotated[NoteQueries, Depends(note_queries)]
 Cursors = Annotated[CursorCodec, Depends(cursor_codec)]
 
 
-def _link_next(request: Request, response: Response, next_cursor: str | None) -> None:
+def link_next(request: Request, response: Response, next_cursor: str | None) -> None:
     if next_cursor is not None:
         url = request.url.include_query_params(cursor=next_cursor)
         response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
@@ -83,5 +83,5 @@ async def list_notes(
     next_cursor = None
     if len(rows) > limit:
         next_cursor = cursors.encode(binding, _encode_position(items[-1], sort, after))
-    _link_next(request, response, next_cursor)
+    link_next(request, response, next_cursor)
     return NotePage(items=items, next_cursor=next_cursor)

@@ -54,3 +54,66 @@ LIST_NOTES: dict[tuple[str, bool], str] = {
     for sort, (column, direction) in SORTS.items()
     for after in (False, True)
 }
+
+
+# Search. Highlights are delimited by two private-use characters (stripped from the text
+# first), so that Python can HTML-escape the snippet and then turn only them into <mark>.
+MARK_START, MARK_STOP = "\ue000", "\ue001"
+_HEADLINE_OPTIONS = (
+    f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords=30, MinWords=10, "
+    "MaxFragments=2, FragmentDelimiter=\u2026"
+)
+_SNIPPET_SOURCE = f"translate(coalesce(nullif(n.body, ''), n.title), '{MARK_START}{MARK_STOP}', '')"
+
+_SEARCH_FILTERS = """
+n.owner_id = :owner_id
+AND n.deleted_at IS NULL
+"""
+
+
+def _search_fts(after_cursor: bool) -> str:
+    keyset = "WHERE (hit.rank, hit.id) < (CAST(:after_rank AS real), CAST(:after_id AS uuid))"
+    return f"""
+WITH query AS (SELECT websearch_to_tsquery('english', CAST(:q AS text)) AS tsq),
+hit AS (
+    SELECT n.id, ts_rank(n.search, query.tsq) AS rank
+    FROM notes n, query
+    WHERE {_SEARCH_FILTERS} AND n.search @@ query.tsq
+)
+SELECT {NOTE_COLUMNS}, hit.rank,
+       ts_headline('english', {_SNIPPET_SOURCE}, query.tsq, '{_HEADLINE_OPTIONS}') AS snippet
+FROM (SELECT * FROM hit {keyset if after_cursor else ""}
+      ORDER BY hit.rank DESC, hit.id DESC LIMIT :limit) AS hit
+JOIN notes n ON n.id = hit.id
+CROSS JOIN query
+ORDER BY hit.rank DESC, hit.id DESC
+"""
+
+
+def _search_fuzzy(after_cursor: bool) -> str:
+    keyset = "WHERE (hit.rank, hit.id) < (CAST(:after_rank AS real), CAST(:after_id AS uuid))"
+    return f"""
+WITH hit AS (
+    SELECT n.id,
+           greatest(similarity(CAST(:q AS text), n.title),
+                    word_similarity(CAST(:q AS text), n.title)) AS rank
+    FROM notes n
+    -- `%` matches whole-title typos, `<%` a misspelt word within a longer title.
+    WHERE {_SEARCH_FILTERS}
+      AND (CAST(:q AS text) % n.title OR CAST(:q AS text) <% n.title)
+)
+SELECT {NOTE_COLUMNS}, hit.rank,
+       left({_SNIPPET_SOURCE}, 200) AS snippet
+FROM (SELECT * FROM hit {keyset if after_cursor else ""}
+      ORDER BY hit.rank DESC, hit.id DESC LIMIT :limit) AS hit
+JOIN notes n ON n.id = hit.id
+ORDER BY hit.rank DESC, hit.id DESC
+"""
+
+
+# (mode, after_cursor) -> statement; mode is "fts" or "fuzzy".
+SEARCH: dict[tuple[str, bool], str] = {
+    (mode, after): build(after)
+    for mode, build in (("fts", _search_fts), ("fuzzy", _search_fuzzy))
+    for after in (False, True)
+}

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import html
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel
+
+from notes_service.deps import CurrentOwner
+from notes_service.notes.schemas import NoteOut
+from notes_service.problems import ValidationFailed
+from notes_service.queries.cursor import InvalidCursor
+from notes_service.queries.router import Cursor, Cursors, Limit, Queries, link_next
+from notes_service.queries.sql import MARK_START, MARK_STOP
+
+router = APIRouter(prefix="/v1", tags=["queries"])
+
+Mode = Literal["fts", "fuzzy"]
+
+
+class SearchHit(NoteOut):
+    rank: float
+    snippet: str
+
+
+class SearchPage(BaseModel):
+    items: list[SearchHit]
+    next_cursor: str | None
+
+
+def safe_snippet(raw: str) -> str:
+    """HTML-escape the note text; only the highlight markers become raw <mark> tags."""
+    return html.escape(raw).replace(MARK_START, "<mark>").replace(MARK_STOP, "</mark>")
+
+
+def _decode(raw: list[Any]) -> tuple[Mode, float, uuid.UUID]:
+    try:
+        mode, rank, note_id = raw
+        if mode not in ("fts", "fuzzy"):
+            raise ValueError(mode)
+        return mode, float(rank), uuid.UUID(note_id)
+    except (TypeError, ValueError):
+        raise InvalidCursor("The cursor is malformed") from None
+
+
+@router.get("/search", response_model=SearchPage)
+async def search(
+    request: Request,
+    response: Response,
+    owner: CurrentOwner,
+    queries: Queries,
+    cursors: Cursors,
+    q: Annotated[str, Query(min_length=1, max_length=500)],
+    fuzzy: bool = False,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> SearchPage:
+    if "\x00" in q or not q.strip():
+        raise ValidationFailed([{"loc": ["query", "q"], "msg": "must contain text, and no NUL"}])
+    binding = cursors.binding(route="search", owner=owner.owner_id, q=q, fuzzy=fuzzy)
+    mode: Mode = "fuzzy" if fuzzy else "fts"
+    after = None
+    if cursor:
+        mode, rank, note_id = _decode(cursors.decode(cursor, binding))
+        after = (rank, note_id)
+    rows = await queries.search(owner.owner_id, q, mode, limit + 1, after)
+    if not rows and mode == "fts" and after is None:
+        mode = "fuzzy"  # nothing matched as words: tolerate typos in titles instead
+        rows = await queries.search(owner.owner_id, q, mode, limit + 1, None)
+    items = [
+        SearchHit.model_validate(dict(row) | {"snippet": safe_snippet(row["snippet"])})
+        for row in rows[:limit]
+    ]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = cursors.encode(binding, [mode, last.rank, str(last.id)])
+    link_next(request, response, next_cursor)
+    return SearchPage(items=items, next_cursor=next_cursor)

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.factories import api_key, create_note
+
+CORPUS = [
+    ("Postgres tuning", "shared buffers and work mem for postgres servers"),
+    ("Garden plan", "tomatoes, basil and a note about postgres in the shed"),
+    ("Reading list", "a book on distributed systems"),
+    ("Recipe: tomato soup", "tomatoes, onions, stock"),
+    ("Travel", "tickets to Lisbon; postgres conference"),
+]
+
+
+async def _search(
+    client: httpx.AsyncClient, headers: dict[str, str], **params: Any
+) -> dict[str, Any]:
+    response = await client.get("/v1/search", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    page: dict[str, Any] = response.json()
+    return page
+
+
+@pytest.fixture
+async def corpus(client: httpx.AsyncClient) -> dict[str, str]:
+    headers = await api_key()
+    for title, body in CORPUS:
+        await create_note(client, headers, title=title, body=body)
+    return headers
+
+
+async def test_title_hits_rank_above_body_hits(
+    client: httpx.AsyncClient, corpus: dict[str, str]
+) -> None:
+    page = await _search(client, corpus, q="postgres")
+    titles = [hit["title"] for hit in page["items"]]
+    assert titles[0] == "Postgres tuning"
+    assert set(titles) == {"Postgres tuning", "Garden plan", "Travel"}
+    ranks = [hit["rank"] for hit in page["items"]]
+    assert ranks == sorted(ranks, reverse=True)
+    assert "<mark>" in page["items"][0]["snippet"]
+
+
+async def test_phrase_negation_and_or(client: httpx.AsyncClient, corpus: dict[str, str]) -> None:
+    async def titles(q: str) -> set[str]:
+        return {hit["title"] for hit in (await _search(client, corpus, q=q))["items"]}
+
+    assert await titles('"tomato soup"') == {"Recipe: tomato soup"}
+    assert await titles("tomatoes -basil") == {"Recipe: tomato soup"}
+    assert await titles("lisbon or distributed") == {"Travel", "Reading list"}
+
+
+async def test_a_typo_finds_its_note_by_trigram(
+    client: httpx.AsyncClient, corpus: dict[str, str]
+) -> None:
+    page = await _search(client, corpus, q="Postgers tunnig")
+    assert page["items"][0]["title"] == "Postgres tuning"
+    fuzzy = await _search(client, corpus, q="gardn", fuzzy="true")
+    assert [hit["title"] for hit in fuzzy["items"]] == ["Garden plan"]
+
+
+async def test_snippets_escape_note_text(client: httpx.AsyncClient) -> None:
+    headers = await api_key()
+    payload = '<script>alert("x")</script> <img src=x onerror=alert(1)> xssword'
+    await create_note(client, headers, title="hostile", body=payload)
+    hit = (await _search(client, headers, q="xssword"))["items"][0]
+    snippet = hit["snippet"]
+    assert "<mark>xssword</mark>" in snippet
+    unmarked = snippet.replace("<mark>", "").replace("</mark>", "")
+    assert "<" not in unmarked and ">" not in unmarked
+    assert "&gt;" in unmarked  # the note's own angle brackets arrive escaped
+    assert hit["body"] == payload  # the note itself is data, returned as stored
+
+
+async def test_search_pages_by_rank_with_cursors(client: httpx.AsyncClient) -> None:
+    headers = await api_key()
+    for i in range(7):
+        await create_note(client, headers, title=f"alpha {i}", body="alpha " * i)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"q": "alpha", "limit": 3} | ({"cursor": cursor} if cursor else {})
+        page = await _search(client, headers, **params)
+        seen += [hit["id"] for hit in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) == 7
+
+
+async def test_search_excludes_trash_and_other_owners(client: httpx.AsyncClient) -> None:
+    alice, bob = await api_key("alice"), await api_key("bob")
+    kept = await create_note(client, alice, title="zebra kept")
+    gone = await create_note(client, alice, title="zebra trashed")
+    await client.delete(f"/v1/notes/{gone['id']}", headers=alice)
+    await create_note(client, bob, title="zebra of bob")
+    page = await _search(client, alice, q="zebra")
+    assert [hit["id"] for hit in page["items"]] == [kept["id"]]
+    assert (await _search(client, bob, q="zebra kept", fuzzy="true"))["items"][0]["title"] == (
+        "zebra of bob"
+    )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"q": ""},
+        {"q": "x" * 501},
+        {"q": "nul\x00byte"},
+        {"q": "a", "limit": "0"},
+        {"q": "a", "fuzzy": "perhaps"},
+    ],
+)
+async def test_bad_search_parameters_get_422(
+    client: httpx.AsyncClient, params: dict[str, str]
+) -> None:
+    response = await client.get("/v1/search", params=params, headers=await api_key())
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "q", ["'; DROP TABLE notes; --", "a:b", ":q", "!!!", "&|<->", "(((", "\\", "%_", "the"]
+)
+async def test_hostile_queries_are_answered_not_crashed(
+    client: httpx.AsyncClient, corpus: dict[str, str], q: str
+) -> None:
+    response = await client.get("/v1/search", params={"q": q}, headers=corpus)
+    assert response.status_code == 200
+    assert response.json()["items"] is not None
