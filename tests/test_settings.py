@@ -44,3 +44,13 @@ def test_read_url_defaults_to_write_url() -> None:
     replica = "postgresql://ro@replica:5432/notes"
     settings = Settings(_env_file=None, database_url=url, read_database_url=replica)
     assert settings.read_url == replica
+
+
+def test_the_default_cursor_secret_is_refused_outside_development(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NOTES_ENV", "production")
+    with pytest.raises(SettingsError, match="NOTES_CURSOR_SECRET"):
+        load_settings()
+    monkeypatch.setenv("NOTES_CURSOR_SECRET", "a-private-random-value")
+    assert load_settings().cursor_secret.get_secret_value() == "a-private-random-value"

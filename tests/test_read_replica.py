@@ -1,0 +1,68 @@
+"""The read side runs on a read-only connection, as it would on a replica."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from notes_service.queries.database import ReadDatabase
+from notes_service.settings import Settings
+from tests.factories import api_key, create_note
+
+READ_ROUTES = [
+    ("/v1/notes", {}),
+    ("/v1/notes", {"sort": "created_at", "trashed": "true"}),
+    ("/v1/search", {"q": "replica"}),
+    ("/v1/search", {"q": "replca", "fuzzy": "true"}),
+]
+
+
+@pytest.fixture
+async def read_only_app(
+    app: FastAPI, settings: Settings, database_url: str
+) -> AsyncIterator[FastAPI]:
+    role = f"notes_ro_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f"CREATE ROLE {role} LOGIN")
+        await admin.execute(f"ALTER ROLE {role} SET default_transaction_read_only = on")
+        await admin.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        await admin.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+        parts = urlsplit(database_url)
+        netloc = f"{role}@{parts.hostname}:{parts.port or 5432}"
+        read_url = urlunsplit(parts._replace(netloc=netloc))
+        read_db = ReadDatabase(settings.model_copy(update={"read_database_url": read_url}))
+        await read_db.connect()
+        primary = app.state.read_db
+        app.state.read_db = read_db
+        try:
+            yield app
+        finally:
+            app.state.read_db = primary
+            await read_db.disconnect()
+    finally:
+        await admin.execute(f"DROP OWNED BY {role}")
+        await admin.execute(f"DROP ROLE {role}")
+        await admin.close()
+
+
+async def test_every_read_route_works_on_a_read_only_connection(
+    client: httpx.AsyncClient, read_only_app: FastAPI
+) -> None:
+    headers = await api_key()
+    note = await create_note(client, headers, title="replica note", body="replica")
+    with pytest.raises(asyncpg.exceptions.ReadOnlySQLTransactionError):
+        await read_only_app.state.read_db.fetch_all(
+            "INSERT INTO owners (name, created_at) VALUES ('x', now())", {}
+        )
+    for path, params in READ_ROUTES:
+        response = await client.get(path, params=params, headers=headers)
+        assert response.status_code == 200, (path, response.text)
+    listed = (await client.get("/v1/notes", headers=headers)).json()
+    assert [item["id"] for item in listed["items"]] == [note["id"]]
