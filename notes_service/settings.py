@@ -91,10 +91,11 @@ class SettingsError(Exception):
 def describe_validation_error(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
-        name = "NOTES_" + "_".join(str(part) for part in error["loc"]).upper()
-        if not error["loc"]:
-            name = "settings"
-        lines.append(f"invalid setting {name}: {error['msg']}")
+        message = error["msg"].removeprefix("Value error, ")
+        if error["loc"]:
+            name = "NOTES_" + "_".join(str(part) for part in error["loc"]).upper()
+            message = f"invalid setting {name}: {message}"
+        lines.append(message)
     return "; ".join(lines)
 
 
