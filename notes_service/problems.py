@@ -80,6 +80,10 @@ class Conflict(AppError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class PreconditionFailed(AppError):
+    status, slug, title = 412, "precondition-failed", "Precondition failed"
+
+
 class PayloadTooLarge(AppError):
     status, slug, title = 413, "payload-too-large", "Request body too large"
 
@@ -89,6 +93,17 @@ class ValidationFailed(AppError):
 
     def __init__(self, errors: Sequence[Mapping[str, Any]], detail: str | None = None) -> None:
         super().__init__(detail, extra={"errors": list(errors)})
+
+
+class IdempotencyKeyInFlight(Conflict):
+    slug, title = "idempotency-in-flight", "A request with this Idempotency-Key is in flight"
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    slug, title = "idempotency-key-reused", "The Idempotency-Key was used with another request"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__([{"loc": ["header", "idempotency-key"], "msg": detail}], detail)
 
 
 class ServiceUnavailable(AppError):
@@ -108,8 +123,11 @@ PROBLEM_TYPES: tuple[type[AppError], ...] = (
     NotFound,
     MethodNotAllowed,
     Conflict,
+    IdempotencyKeyInFlight,
+    PreconditionFailed,
     PayloadTooLarge,
     ValidationFailed,
+    IdempotencyKeyReused,
     InternalError,
     ServiceUnavailable,
 )

@@ -22,7 +22,16 @@ from notes_service.app import create_app
 from notes_service.embedded import EmbeddedPostgres
 from notes_service.settings import PROJECT_DIR, Settings
 
-DOMAIN_TABLES = ("notes", "api_keys", "owners")
+DOMAIN_TABLES = (
+    "idempotency_keys",
+    "tombstones",
+    "revisions",
+    "note_tags",
+    "tags",
+    "notes",
+    "api_keys",
+    "owners",
+)
 
 
 def _free_port() -> int:
