@@ -11,6 +11,7 @@ from notes_service import ops
 from notes_service.db import tortoise_config
 from notes_service.middleware import RequestContextMiddleware
 from notes_service.notes.router import router as notes_router
+from notes_service.notes.router import trash_router
 from notes_service.problems import install_problem_handlers
 from notes_service.queries.database import ReadDatabase
 from notes_service.queries.router import router as queries_router
@@ -45,4 +46,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(queries_router)
     app.include_router(notes_router)
+    app.include_router(trash_router)
     return app

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-NOTE_COLUMNS = "id, title, body, pinned, archived, version, created_at, updated_at, deleted_at"
+# Tag names sorted by code point (COLLATE "C"), the order the write side returns them in.
+NOTE_TAGS = """
+COALESCE((SELECT array_agg(tags.name ORDER BY tags.name COLLATE "C")
+          FROM note_tags JOIN tags ON tags.id = note_tags.tag_id
+          WHERE note_tags.note_id = notes.id), '{}') AS tags"""
+
+NOTE_COLUMNS = (
+    "id, title, body, pinned, archived, version, created_at, updated_at, deleted_at, " + NOTE_TAGS
+)
 
 LIST_NOTES = f"""
 SELECT {NOTE_COLUMNS}
