@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from tortoise import connections
 
 from notes_service import auth
 
@@ -21,3 +22,16 @@ async def create_note(
     assert response.status_code == 201, response.text
     note: dict[str, Any] = response.json()
     return note
+
+
+async def sql(statement: str, *values: Any) -> list[dict[str, Any]]:
+    """Look at the database directly (through the write pool), as an operator would."""
+    rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(
+        statement, list(values)
+    )
+    return rows
+
+
+async def count(table: str) -> int:
+    rows = await sql(f"SELECT count(*) AS n FROM {table}")
+    return int(rows[0]["n"])
