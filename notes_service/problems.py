@@ -61,6 +61,13 @@ class BadRequest(AppError):
     status, slug, title = 400, "bad-request", "Bad request"
 
 
+class InvalidCursor(BadRequest):
+    slug, title = "invalid-cursor", "Invalid cursor"
+
+    def __init__(self) -> None:
+        super().__init__("The cursor is malformed or belongs to another listing")
+
+
 class Unauthorized(AppError):
     status, slug, title = 401, "unauthorized", "Missing or invalid API key"
 
@@ -119,6 +126,7 @@ class InternalError(AppError):
 
 PROBLEM_TYPES: tuple[type[AppError], ...] = (
     BadRequest,
+    InvalidCursor,
     Unauthorized,
     NotFound,
     MethodNotAllowed,

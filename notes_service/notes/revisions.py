@@ -12,19 +12,12 @@ from collections.abc import Sequence
 
 from notes_service.notes.models import Note, Revision
 from notes_service.notes.schemas import RevisionOut, RevisionPage
-from notes_service.problems import BadRequest, NotFound
+from notes_service.problems import InvalidCursor, NotFound
 
 
 class RevisionNotFound(NotFound):
     def __init__(self, note_id: uuid.UUID, version: int) -> None:
         super().__init__(f"Note {note_id} has no revision {version}")
-
-
-class InvalidCursor(BadRequest):
-    slug, title = "invalid-cursor", "Invalid cursor"
-
-    def __init__(self) -> None:
-        super().__init__("The cursor is malformed or belongs to another listing")
 
 
 def snapshot(note: Note, tags: Sequence[str]) -> Revision:
