@@ -149,10 +149,10 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _purge_trash(args: argparse.Namespace, settings: Settings) -> int:
-    from notes_service.notes import idempotency, service
+    from notes_service.notes import idempotency, trash
 
     async def purge() -> tuple[int, int]:
-        notes = await service.purge_trash(args.older_than)
+        notes = await trash.purge_trash(args.older_than)
         # Housekeeping that belongs to the same schedule: expired Idempotency-Key records.
         keys = await idempotency.purge_expired(settings.idempotency_ttl)
         return notes, keys

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from notes_service.deps import AppSettings, CurrentOwner
-from notes_service.notes import service
+from notes_service.notes import service, trash
 from notes_service.notes.conditional import EntityTags, etag, if_match
 from notes_service.notes.idempotency import IdempotencyKey, Outcome, fingerprint
 from notes_service.notes.schemas import (
@@ -118,9 +118,9 @@ async def delete_note(
 ) -> Response:
     precondition = if_match(if_match_header)
     if permanent:
-        await service.delete_permanently(owner.owner_id, note_id, precondition)
+        await trash.delete_permanently(owner.owner_id, note_id, precondition)
     else:
-        await service.trash_note(owner.owner_id, note_id, precondition)
+        await trash.trash_note(owner.owner_id, note_id, precondition)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -128,7 +128,7 @@ async def delete_note(
 async def restore_note(
     note_id: uuid.UUID, owner: CurrentOwner, if_match_header: IfMatch = None
 ) -> Response:
-    note = await service.restore_note(owner.owner_id, note_id, if_match(if_match_header))
+    note = await trash.restore_note(owner.owner_id, note_id, if_match(if_match_header))
     return _with_etag(note)
 
 
@@ -159,4 +159,4 @@ async def restore_revision(
 
 @trash_router.delete("", response_model=TrashPurged)
 async def empty_trash(owner: CurrentOwner) -> TrashPurged:
-    return TrashPurged(purged=await service.empty_trash(owner.owner_id))
+    return TrashPurged(purged=await trash.empty_trash(owner.owner_id))
