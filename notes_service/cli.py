@@ -158,7 +158,7 @@ def _purge_trash(args: argparse.Namespace, settings: Settings) -> int:
         return notes, keys
 
     notes, keys = asyncio.run(_with_orm(settings, purge))
-    print(f"purged {notes} notes trashed more than {args.older_than} ago")
+    print(f"purged {notes} notes from the trash")
     print(f"removed {keys} expired idempotency keys")
     return 0
 
