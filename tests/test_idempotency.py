@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import asyncpg
 import httpx
 import pytest
 
+from notes_service.notes.idempotency import lock_id
 from tests.factories import api_key, count, sql
 
 PROBLEM = "application/problem+json"
@@ -91,3 +93,24 @@ async def test_a_key_of_255_printable_characters_is_accepted(client: httpx.Async
     key = ("abc ~!" * 50)[:255]
     headers = await api_key() | {"Idempotency-Key": key}
     assert (await client.post("/v1/notes", json={"title": "t"}, headers=headers)).status_code == 201
+
+
+async def test_a_duplicate_while_the_first_is_in_flight_is_409(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    headers = await api_key("alice") | {"Idempotency-Key": "slow"}
+    [owner] = await sql("SELECT id FROM owners WHERE name = 'alice'")
+    # Another session holds the key's lock, as the first request's transaction would.
+    holder = await asyncpg.connect(database_url)
+    try:
+        await holder.execute("SELECT pg_advisory_lock($1)", lock_id(owner["id"], "slow"))
+        response = await client.post("/v1/notes", json={"title": "t"}, headers=headers)
+        assert response.status_code == 409
+        assert response.headers["content-type"] == PROBLEM
+        assert response.json()["type"].endswith(":idempotency-in-flight")
+        assert await count("notes") == 0
+    finally:
+        await holder.close()
+    after = await client.post("/v1/notes", json={"title": "t"}, headers=headers)
+    assert after.status_code == 201
+    assert "idempotent-replayed" not in after.headers

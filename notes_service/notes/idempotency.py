@@ -52,14 +52,14 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 
-def _lock_id(owner_id: int, key: str) -> int:
+def lock_id(owner_id: int, key: str) -> int:
     digest = hashlib.sha256(f"idempotency:{owner_id}:{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
 async def replay(db: BaseDBAsyncClient, owner_id: int, key: IdempotencyKey) -> Outcome | None:
     """The stored outcome for this key, or None when the caller should do the work."""
-    _, rows = await db.execute_query(TRY_LOCK, [_lock_id(owner_id, key.key)])
+    _, rows = await db.execute_query(TRY_LOCK, [lock_id(owner_id, key.key)])
     if not rows[0]["locked"]:
         raise IdempotencyKeyInFlight(
             "A request with this Idempotency-Key is still being processed; retry shortly"
