@@ -110,7 +110,7 @@ class IdempotencyKeyReused(ValidationFailed):
     slug, title = "idempotency-key-reused", "The Idempotency-Key was used with another request"
 
     def __init__(self, detail: str) -> None:
-        super().__init__([{"loc": ["header", "idempotency-key"], "msg": detail}], detail)
+        super().__init__([{"loc": ["header", "Idempotency-Key"], "msg": detail}], detail)
 
 
 class ServiceUnavailable(AppError):

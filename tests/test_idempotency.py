@@ -42,7 +42,7 @@ async def test_the_same_key_with_another_body_is_422(client: httpx.AsyncClient) 
         assert response.headers["content-type"] == PROBLEM
         problem = response.json()
         assert problem["type"].endswith(":idempotency-key-reused")
-        assert problem["errors"][0]["loc"] == ["header", "idempotency-key"]
+        assert problem["errors"][0]["loc"] == ["header", "Idempotency-Key"]
     assert await count("notes") == 1
 
 

@@ -87,7 +87,14 @@ async def test_purge_trash_cli_removes_old_trash_for_all_owners(
     assert "purged 2 notes" in result.stdout
     ids = [str(r["id"]) for r in await sql("SELECT id FROM notes")]
     assert ids == [recent["id"]]
-    assert await count("tombstones") == 2
+    tombstones = await sql(
+        "SELECT t.id, o.name, t.version FROM tombstones t JOIN owners o ON o.id = t.owner_id "
+        "ORDER BY o.name"
+    )
+    assert [(str(t["id"]), t["name"], t["version"]) for t in tombstones] == [
+        (old_a["id"], "alice", 3),
+        (old_b["id"], "bob", 3),
+    ]
 
     bad = run_cli("purge-trash", "--older-than", "soon", database_url=database_url)
     assert bad.returncode == 2

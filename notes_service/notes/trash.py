@@ -23,6 +23,8 @@ from notes_service.notes.versions import (
 )
 
 PURGE_CHUNK = 500
+# All that a purge needs of a note (not its body, which can be 100,000 characters).
+TOMBSTONE_FIELDS = ("id", "owner_id", "version")
 
 
 async def trash_note(owner_id: int, note_id: uuid.UUID, if_match: EntityTags | None) -> None:
@@ -80,7 +82,11 @@ async def delete_permanently(
 
 async def empty_trash(owner_id: int) -> int:
     async with in_transaction():
-        notes = await Note.filter(owner_id=owner_id, deleted_at__isnull=False).select_for_update()
+        notes = (
+            await Note.filter(owner_id=owner_id, deleted_at__isnull=False)
+            .select_for_update()
+            .only(*TOMBSTONE_FIELDS)
+        )
         if notes:
             await _remove(notes)
     return len(notes)
@@ -99,6 +105,7 @@ async def purge_trash(older_than: timedelta) -> int:
                 .select_for_update(skip_locked=True)
                 .order_by("deleted_at")
                 .limit(PURGE_CHUNK)
+                .only(*TOMBSTONE_FIELDS)
             )
             if notes:
                 await _remove(notes)
