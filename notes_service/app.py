@@ -8,11 +8,12 @@ from fastapi import FastAPI
 from tortoise.contrib.fastapi import RegisterTortoise
 
 from notes_service import ops
+from notes_service.cursors import CursorCodec
 from notes_service.db import tortoise_config
 from notes_service.middleware import RequestContextMiddleware
 from notes_service.notes.router import router as notes_router
+from notes_service.notes.router import trash_router
 from notes_service.problems import install_problem_handlers
-from notes_service.queries.cursor import CursorCodec
 from notes_service.queries.database import ReadDatabase
 from notes_service.queries.router import router as queries_router
 from notes_service.queries.search import router as search_router
@@ -49,4 +50,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(queries_router)
     app.include_router(search_router)
     app.include_router(notes_router)
+    app.include_router(trash_router)
     return app

@@ -9,10 +9,11 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import TypeVar
 
 from notes_service.embedded import EmbeddedPostgresError
-from notes_service.settings import Settings, SettingsError, load_settings
+from notes_service.settings import Settings, SettingsError, load_settings, parse_duration
 
 logger = logging.getLogger("notes_service")
 T = TypeVar("T")
@@ -39,7 +40,25 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--owner", required=True)
     revoke = keys.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("key_id", type=uuid.UUID)
+
+    purge = commands.add_parser(
+        "purge-trash", help="permanently delete every owner's notes trashed long enough ago"
+    )
+    purge.add_argument(
+        "--older-than",
+        type=_duration,
+        default="30d",
+        metavar="DURATION",
+        help="how long a note must have been in the trash, e.g. 30d, 12h (default: 30d)",
+    )
     return parser
+
+
+def _duration(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -135,6 +154,21 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
+def _purge_trash(args: argparse.Namespace, settings: Settings) -> int:
+    from notes_service.notes import idempotency, trash
+
+    async def purge() -> tuple[int, int]:
+        notes = await trash.purge_trash(args.older_than)
+        # Housekeeping that belongs to the same schedule: expired Idempotency-Key records.
+        keys = await idempotency.purge_expired(settings.idempotency_ttl)
+        return notes, keys
+
+    notes, keys = asyncio.run(_with_orm(settings, purge))
+    print(f"purged {notes} notes from the trash")
+    print(f"removed {keys} expired idempotency keys")
+    return 0
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -178,4 +212,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if args.command == "keys":
             return _keys(args, settings)
+        if args.command == "purge-trash":
+            return _purge_trash(args, settings)
     raise AssertionError(args.command)

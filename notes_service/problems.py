@@ -61,6 +61,13 @@ class BadRequest(AppError):
     status, slug, title = 400, "bad-request", "Bad request"
 
 
+class InvalidCursor(BadRequest):
+    slug, title = "invalid-cursor", "Invalid cursor"
+
+    def __init__(self, detail: str = "The cursor is malformed") -> None:
+        super().__init__(detail)
+
+
 class Unauthorized(AppError):
     status, slug, title = 401, "unauthorized", "Missing or invalid API key"
 
@@ -80,6 +87,10 @@ class Conflict(AppError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class PreconditionFailed(AppError):
+    status, slug, title = 412, "precondition-failed", "Precondition failed"
+
+
 class PayloadTooLarge(AppError):
     status, slug, title = 413, "payload-too-large", "Request body too large"
 
@@ -89,6 +100,17 @@ class ValidationFailed(AppError):
 
     def __init__(self, errors: Sequence[Mapping[str, Any]], detail: str | None = None) -> None:
         super().__init__(detail, extra={"errors": list(errors)})
+
+
+class IdempotencyKeyInFlight(Conflict):
+    slug, title = "idempotency-in-flight", "A request with this Idempotency-Key is in flight"
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    slug, title = "idempotency-key-reused", "The Idempotency-Key was used with another request"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__([{"loc": ["header", "Idempotency-Key"], "msg": detail}], detail)
 
 
 class ServiceUnavailable(AppError):
@@ -104,12 +126,16 @@ class InternalError(AppError):
 
 PROBLEM_TYPES: tuple[type[AppError], ...] = (
     BadRequest,
+    InvalidCursor,
     Unauthorized,
     NotFound,
     MethodNotAllowed,
     Conflict,
+    IdempotencyKeyInFlight,
+    PreconditionFailed,
     PayloadTooLarge,
     ValidationFailed,
+    IdempotencyKeyReused,
     InternalError,
     ServiceUnavailable,
 )

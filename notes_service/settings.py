@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -10,6 +12,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEV_CURSOR_SECRET = "development-only-cursor-secret"  # noqa: S105 - refused outside development
+
+_DURATION = re.compile(r"(\d{1,9})\s*([smhd]?)")
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90`, `90s`, `15m`, `24h` or `30d`: the form operators type on a command line."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if match is None:
+        raise ValueError("must be a duration such as 3600, 90s, 15m, 24h or 30d")
+    return timedelta(seconds=int(match[1]) * _DURATION_UNITS[match[2]])
 
 
 def _check_database_url(value: str | None) -> str | None:
@@ -48,11 +61,23 @@ class Settings(BaseSettings):
     cursor_secret: SecretStr = SecretStr(DEV_CURSOR_SECRET)
     embedded_dir: Path = PROJECT_DIR / ".pgdata"
     embedded_port: int = Field(default=54329, ge=1024, le=65535)
+    idempotency_ttl: timedelta = timedelta(hours=24)
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("idempotency_ttl", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = parse_duration(value)
+        if isinstance(value, int | float):
+            value = timedelta(seconds=value)
+        if isinstance(value, timedelta) and value <= timedelta(0):
+            raise ValueError("must be positive")
+        return value
 
     @field_validator("database_url", "read_database_url")
     @classmethod

@@ -22,7 +22,16 @@ from notes_service.app import create_app
 from notes_service.embedded import EmbeddedPostgres
 from notes_service.settings import PROJECT_DIR, Settings
 
-DOMAIN_TABLES = ("notes", "api_keys", "owners")
+DOMAIN_TABLES = (
+    "idempotency_keys",
+    "tombstones",
+    "revisions",
+    "note_tags",
+    "tags",
+    "notes",
+    "api_keys",
+    "owners",
+)
 
 
 def _free_port() -> int:
@@ -117,3 +126,23 @@ async def client(_session_client: httpx.AsyncClient) -> httpx.AsyncClient:
     tables = ", ".join(DOMAIN_TABLES)
     await connections.get("default").execute_script(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     return _session_client
+
+
+@pytest.fixture
+async def revision_fault(client: httpx.AsyncClient) -> AsyncIterator[None]:
+    """A test-only trigger that makes the revision insert of any note titled "kaboom" fail,
+    halfway through the write transaction (after the note and tag writes)."""
+    db = connections.get("default")
+    await db.execute_script(
+        """
+        CREATE FUNCTION test_revision_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'injected fault: password=hunter2'; END $$;
+        CREATE TRIGGER test_revision_fault BEFORE INSERT ON revisions FOR EACH ROW
+        WHEN (NEW.title = 'kaboom') EXECUTE FUNCTION test_revision_fault();
+        """
+    )
+    yield
+    await db.execute_script(
+        "DROP TRIGGER IF EXISTS test_revision_fault ON revisions;"
+        "DROP FUNCTION IF EXISTS test_revision_fault();"
+    )

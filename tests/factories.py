@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from tortoise import connections
 
 from notes_service import auth
 from notes_service.notes.models import Note, Owner
@@ -42,3 +43,16 @@ async def insert_note(owner_id: int, **fields: Any) -> Note:
         "updated_at": now,
     } | fields
     return await Note.create(owner_id=owner_id, **values)
+
+
+async def sql(statement: str, *values: Any) -> list[dict[str, Any]]:
+    """Look at the database directly (through the write pool), as an operator would."""
+    rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(
+        statement, list(values)
+    )
+    return rows
+
+
+async def count(table: str) -> int:
+    rows = await sql(f"SELECT count(*) AS n FROM {table}")
+    return int(rows[0]["n"])

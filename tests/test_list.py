@@ -260,3 +260,37 @@ async def test_link_header_points_at_the_next_page(client: httpx.AsyncClient) ->
     assert [n["title"] for n in first.json()["items"]] == ["n0", "n1"]
     assert [n["title"] for n in second["items"]] == ["n2"]
     assert second["next_cursor"] is None
+
+
+async def test_tag_filters_combine_with_and(client: httpx.AsyncClient) -> None:
+    headers = await api_key()
+    await create_note(client, headers, title="both", tags=["home", "todo"])
+    await create_note(client, headers, title="home only", tags=["home"])
+    await create_note(client, headers, title="none")
+
+    async def titles(*tags: str) -> list[str]:
+        params = [("tag", tag) for tag in tags] + [("sort", "created_at")]
+        page = (await client.get("/v1/notes", params=params, headers=headers)).json()
+        return [item["title"] for item in page["items"]]
+
+    assert await titles("home") == ["both", "home only"]
+    assert await titles("home", "todo") == ["both"]
+    assert await titles(" HOME ", "Todo", "todo") == ["both"]  # normalised like stored tags
+    assert await titles("work") == []
+    page = (await client.get("/v1/notes", params={"tag": "todo"}, headers=headers)).json()
+    assert page["items"][0]["tags"] == ["home", "todo"]
+
+
+async def test_another_owners_tag_matches_nothing(client: httpx.AsyncClient) -> None:
+    alice, bob = await api_key("alice"), await api_key("bob")
+    await create_note(client, alice, title="secret", tags=["shared"])
+    page = (await client.get("/v1/notes", params={"tag": "shared"}, headers=bob)).json()
+    assert page["items"] == []
+
+
+@pytest.mark.parametrize("tag", ["", "has space", "a,b", "x" * 51, "nul\x00"])
+async def test_bad_tag_filters_get_422(client: httpx.AsyncClient, tag: str) -> None:
+    for path, params in (("/v1/notes", {}), ("/v1/search", {"q": "x"})):
+        response = await client.get(path, params=params | {"tag": tag}, headers=await api_key())
+        assert response.status_code == 422, path
+        assert response.json()["errors"][0]["loc"] == ["query", "tag", 0]

@@ -133,3 +133,12 @@ async def test_hostile_queries_are_answered_not_crashed(
     response = await client.get("/v1/search", params={"q": q}, headers=corpus)
     assert response.status_code == 200
     assert response.json()["items"] is not None
+
+
+async def test_search_honours_the_tag_filter(client: httpx.AsyncClient) -> None:
+    headers = await api_key()
+    tagged = await create_note(client, headers, title="kiwi jam", tags=["food"])
+    await create_note(client, headers, title="kiwi bird", tags=["animals"])
+    page = await _search(client, headers, q="kiwi", tag="FOOD")
+    assert [hit["id"] for hit in page["items"]] == [tagged["id"]]
+    assert page["items"][0]["tags"] == ["food"]

@@ -54,3 +54,25 @@ def test_the_default_cursor_secret_is_refused_outside_development(
         load_settings()
     monkeypatch.setenv("NOTES_CURSOR_SECRET", "a-private-random-value")
     assert load_settings().cursor_secret.get_secret_value() == "a-private-random-value"
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("24h", 86400), ("90", 90), ("15m", 900), ("30d", 2_592_000), (" 2H ", 7200)],
+)
+def test_idempotency_ttl_takes_a_duration(
+    monkeypatch: pytest.MonkeyPatch, value: str, seconds: int
+) -> None:
+    monkeypatch.setenv("NOTES_IDEMPOTENCY_TTL", value)
+    assert load_settings().idempotency_ttl.total_seconds() == seconds
+
+
+@pytest.mark.parametrize("value", ["0", "soon", "-5m", "1w"])
+def test_a_bad_idempotency_ttl_is_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("NOTES_IDEMPOTENCY_TTL", value)
+    with pytest.raises(SettingsError, match="NOTES_IDEMPOTENCY_TTL"):
+        load_settings()
+
+
+def test_idempotency_ttl_defaults_to_a_day() -> None:
+    assert Settings(_env_file=None).idempotency_ttl.total_seconds() == 86400

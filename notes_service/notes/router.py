@@ -1,39 +1,163 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
-from notes_service.deps import CurrentOwner
-from notes_service.notes import service
-from notes_service.notes.models import Note
-from notes_service.notes.schemas import NoteCreate, NoteOut, NoteUpdate
+from notes_service.deps import AppSettings, CurrentOwner, Cursors
+from notes_service.notes import service, trash
+from notes_service.notes.conditional import EntityTags, etag, if_match
+from notes_service.notes.idempotency import IdempotencyKey, Outcome, fingerprint
+from notes_service.notes.schemas import (
+    NoteBatch,
+    NoteBatchOut,
+    NoteCreate,
+    NoteOut,
+    NoteUpdate,
+    RevisionOut,
+    RevisionPage,
+    TrashPurged,
+)
 
 router = APIRouter(prefix="/v1/notes", tags=["notes"])
+trash_router = APIRouter(prefix="/v1/trash", tags=["notes"])
+
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
+# 1-255 printable ASCII characters (SPEC §4).
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x20-\x7e]+$"),
+]
+Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-def note_out(note: Note) -> NoteOut:
-    return NoteOut.model_validate(note, from_attributes=True)
+def _with_etag(note: NoteOut) -> JSONResponse:
+    return JSONResponse(note.model_dump(mode="json"), headers={"ETag": etag(note.id, note.version)})
+
+
+def _created(outcome: Outcome, headers: dict[str, str]) -> JSONResponse:
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+
+
+def _note_headers(body: dict[str, Any]) -> dict[str, str]:
+    if "id" not in body:  # a stored error response has neither
+        return {}
+    note_id = uuid.UUID(body["id"])
+    return {"Location": f"/v1/notes/{note_id}", "ETag": etag(note_id, body["version"])}
+
+
+async def _idempotency_key(
+    request: Request, key: str | None, settings: AppSettings
+) -> IdempotencyKey | None:
+    if key is None:
+        return None
+    body = await request.body()
+    return IdempotencyKey(
+        key=key,
+        fingerprint=fingerprint(request.method, request.url.path, body),
+        ttl=settings.idempotency_ttl,
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=NoteOut)
-async def create_note(data: NoteCreate, owner: CurrentOwner, response: Response) -> NoteOut:
-    note = await service.create_note(owner.owner_id, data)
-    response.headers["Location"] = f"/v1/notes/{note.id}"
-    return note_out(note)
+async def create_note(
+    data: NoteCreate,
+    owner: CurrentOwner,
+    request: Request,
+    settings: AppSettings,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    key = await _idempotency_key(request, idempotency_key, settings)
+    outcome = await service.create_note(owner.owner_id, data, key)
+    return _created(outcome, _note_headers(outcome.body))
 
 
-@router.get("/{note_id}", response_model=NoteOut)
-async def get_note(note_id: uuid.UUID, owner: CurrentOwner) -> NoteOut:
-    return note_out(await service.get_note(owner.owner_id, note_id))
+@router.post("/batch", status_code=status.HTTP_201_CREATED, response_model=NoteBatchOut)
+async def create_notes(
+    data: NoteBatch,
+    owner: CurrentOwner,
+    request: Request,
+    settings: AppSettings,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    key = await _idempotency_key(request, idempotency_key, settings)
+    outcome = await service.create_notes(owner.owner_id, data.notes, key)
+    return _created(outcome, {})
+
+
+@router.get("/{note_id}", response_model=NoteOut, responses={304: {"description": "ETag matches"}})
+async def get_note(
+    note_id: uuid.UUID, owner: CurrentOwner, if_none_match: IfNoneMatch = None
+) -> Response:
+    note = await service.get_note(owner.owner_id, note_id)
+    current = etag(note.id, note.version)
+    if if_none_match is not None and EntityTags.parse(if_none_match).weak_match(current):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": current})
+    return _with_etag(note)
 
 
 @router.patch("/{note_id}", response_model=NoteOut)
-async def update_note(note_id: uuid.UUID, data: NoteUpdate, owner: CurrentOwner) -> NoteOut:
-    return note_out(await service.update_note(owner.owner_id, note_id, data))
+async def update_note(
+    note_id: uuid.UUID, data: NoteUpdate, owner: CurrentOwner, if_match_header: IfMatch = None
+) -> Response:
+    note = await service.update_note(owner.owner_id, note_id, data, if_match(if_match_header))
+    return _with_etag(note)
 
 
 @router.delete("/{note_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_note(note_id: uuid.UUID, owner: CurrentOwner) -> Response:
-    await service.trash_note(owner.owner_id, note_id)
+async def delete_note(
+    note_id: uuid.UUID,
+    owner: CurrentOwner,
+    permanent: bool = False,
+    if_match_header: IfMatch = None,
+) -> Response:
+    precondition = if_match(if_match_header)
+    if permanent:
+        await trash.delete_permanently(owner.owner_id, note_id, precondition)
+    else:
+        await trash.trash_note(owner.owner_id, note_id, precondition)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{note_id}/restore", response_model=NoteOut)
+async def restore_note(
+    note_id: uuid.UUID, owner: CurrentOwner, if_match_header: IfMatch = None
+) -> Response:
+    note = await trash.restore_note(owner.owner_id, note_id, if_match(if_match_header))
+    return _with_etag(note)
+
+
+@router.get("/{note_id}/revisions", response_model=RevisionPage)
+async def list_revisions(
+    note_id: uuid.UUID,
+    owner: CurrentOwner,
+    cursors: Cursors,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+) -> RevisionPage:
+    return await service.list_revisions(owner.owner_id, note_id, cursor, limit, cursors)
+
+
+@router.get("/{note_id}/revisions/{version}", response_model=RevisionOut)
+async def get_revision(note_id: uuid.UUID, version: Version, owner: CurrentOwner) -> RevisionOut:
+    return await service.get_revision(owner.owner_id, note_id, version)
+
+
+@router.post("/{note_id}/revisions/{version}/restore", response_model=NoteOut)
+async def restore_revision(
+    note_id: uuid.UUID, version: Version, owner: CurrentOwner, if_match_header: IfMatch = None
+) -> Response:
+    note = await service.restore_revision(
+        owner.owner_id, note_id, version, if_match(if_match_header)
+    )
+    return _with_etag(note)
+
+
+@trash_router.delete("", response_model=TrashPurged)
+async def empty_trash(owner: CurrentOwner) -> TrashPurged:
+    return TrashPurged(purged=await trash.empty_trash(owner.owner_id))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -8,6 +9,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 TITLE_MAX = 200
 BODY_MAX = 100_000
+TAG_MAX = 50
+TAGS_MAX = 20
+BATCH_MAX = 100
 
 
 def _no_nul(value: str) -> str:
@@ -26,8 +30,33 @@ def _clean_title(value: str) -> str:
     return value
 
 
+def clean_tag(value: str) -> str:
+    # NFC so that a composed and a decomposed "é" are one tag; lowercasing can change the
+    # length (e.g. "İ"), so the length is checked on the result.
+    name = unicodedata.normalize("NFC", value.strip().lower())
+    if not name:
+        raise ValueError("must not be blank")
+    if len(name) > TAG_MAX:
+        raise ValueError(f"must be at most {TAG_MAX} characters")
+    for char in name:
+        if char.isspace() or char == ",":
+            raise ValueError("must not contain whitespace or commas")
+        if unicodedata.category(char) == "Cc":
+            raise ValueError("must not contain control characters")
+    return name
+
+
+def _tag_set(values: list[str]) -> list[str]:
+    # Sorted by code point, the order in which every response lists tags.
+    names = sorted(set(values))
+    if len(names) > TAGS_MAX:
+        raise ValueError(f"must hold at most {TAGS_MAX} distinct tags")
+    return names
+
+
 Title = Annotated[str, AfterValidator(_clean_title)]
 Body = Annotated[str, Field(max_length=BODY_MAX), AfterValidator(_no_nul)]
+Tags = Annotated[list[Annotated[str, AfterValidator(clean_tag)]], AfterValidator(_tag_set)]
 
 
 class _Input(BaseModel):
@@ -37,8 +66,13 @@ class _Input(BaseModel):
 class NoteCreate(_Input):
     title: Title
     body: Body = ""
+    tags: Tags = Field(default_factory=list)
     pinned: bool = False
     archived: bool = False
+
+
+class NoteBatch(_Input):
+    notes: list[NoteCreate] = Field(min_length=1, max_length=BATCH_MAX)
 
 
 class NoteUpdate(_Input):
@@ -46,6 +80,7 @@ class NoteUpdate(_Input):
 
     title: Title | None = None
     body: Body | None = None
+    tags: Tags | None = None
     pinned: bool | None = None
     archived: bool | None = None
 
@@ -64,6 +99,7 @@ class NoteOut(BaseModel):
     id: uuid.UUID
     title: str
     body: str
+    tags: list[str]
     pinned: bool
     archived: bool
     version: int
@@ -75,3 +111,27 @@ class NoteOut(BaseModel):
 class NotePage(BaseModel):
     items: list[NoteOut]
     next_cursor: str | None
+
+
+class NoteBatchOut(BaseModel):
+    items: list[NoteOut]
+
+
+class RevisionOut(BaseModel):
+    version: int
+    title: str
+    body: str
+    tags: list[str]
+    pinned: bool
+    archived: bool
+    deleted: bool
+    created_at: datetime
+
+
+class RevisionPage(BaseModel):
+    items: list[RevisionOut]
+    next_cursor: str | None
+
+
+class TrashPurged(BaseModel):
+    purged: int

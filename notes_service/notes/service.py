@@ -1,84 +1,152 @@
-"""Write side: every create, update and delete goes through Tortoise, multi-query writes in one
-explicit transaction."""
+"""Write side: creates, updates and revision restores go through Tortoise, and each multi-query
+write runs in one explicit transaction. Every change bumps the version and writes the matching
+revision in that same transaction (see versions.py). Trash and deletion are in trash.py."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from typing import Any
 
+from tortoise import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from notes_service.notes.models import Note
-from notes_service.notes.schemas import NoteCreate, NoteUpdate
-from notes_service.problems import Conflict, NotFound
+from notes_service.cursors import CursorCodec
+from notes_service.notes import idempotency, revisions, tags
+from notes_service.notes.conditional import EntityTags
+from notes_service.notes.idempotency import IdempotencyKey, Outcome
+from notes_service.notes.models import Note, Revision
+from notes_service.notes.schemas import (
+    NoteCreate,
+    NoteOut,
+    NoteUpdate,
+    RevisionOut,
+    RevisionPage,
+)
+from notes_service.notes.versions import (
+    NoteNotFound,
+    NoteTrashed,
+    locked,
+    new_version,
+    note_out,
+    require_match,
+    utcnow,
+)
+
+CONTENT_FIELDS = ("title", "body", "pinned", "archived")
 
 
-class NoteNotFound(NotFound):
-    def __init__(self, note_id: uuid.UUID) -> None:
-        super().__init__(f"Note {note_id} does not exist")
-
-
-class NoteTrashed(Conflict):
-    slug, title = "note-trashed", "The note is in the trash"
-
-    def __init__(self, note_id: uuid.UUID) -> None:
-        super().__init__(f"Note {note_id} is in the trash; restore it before editing")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-async def create_note(owner_id: int, data: NoteCreate) -> Note:
-    now = _now()
-    return await Note.create(
-        id=uuid.uuid4(),
-        owner_id=owner_id,
-        title=data.title,
-        body=data.body,
-        pinned=data.pinned,
-        archived=data.archived,
-        version=1,
-        created_at=now,
-        updated_at=now,
+async def _insert(
+    db: BaseDBAsyncClient, owner_id: int, items: Sequence[NoteCreate]
+) -> list[NoteOut]:
+    now = utcnow()
+    notes = [
+        Note(
+            id=uuid.uuid4(),
+            owner_id=owner_id,
+            title=item.title,
+            body=item.body,
+            pinned=item.pinned,
+            archived=item.archived,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        for item in items
+    ]
+    await Note.bulk_create(notes)
+    await tags.link(db, owner_id, [(n.id, item.tags) for n, item in zip(notes, items, strict=True)])
+    await Revision.bulk_create(
+        [revisions.snapshot(n, item.tags) for n, item in zip(notes, items, strict=True)]
     )
+    return [note_out(n, item.tags) for n, item in zip(notes, items, strict=True)]
 
 
-async def get_note(owner_id: int, note_id: uuid.UUID) -> Note:
+async def create_note(owner_id: int, data: NoteCreate, key: IdempotencyKey | None) -> Outcome:
+    async with in_transaction() as db:
+        if key is not None and (stored := await idempotency.replay(db, owner_id, key)):
+            return stored
+        [note] = await _insert(db, owner_id, [data])
+        outcome = Outcome(status=201, body=note.model_dump(mode="json"))
+        if key is not None:
+            await idempotency.remember(owner_id, key, outcome)
+    return outcome
+
+
+async def create_notes(
+    owner_id: int, items: Sequence[NoteCreate], key: IdempotencyKey | None
+) -> Outcome:
+    async with in_transaction() as db:
+        if key is not None and (stored := await idempotency.replay(db, owner_id, key)):
+            return stored
+        notes = await _insert(db, owner_id, items)
+        outcome = Outcome(status=201, body={"items": [n.model_dump(mode="json") for n in notes]})
+        if key is not None:
+            await idempotency.remember(owner_id, key, outcome)
+    return outcome
+
+
+async def _get(owner_id: int, note_id: uuid.UUID) -> Note:
     note = await Note.get_or_none(id=note_id, owner_id=owner_id)
     if note is None:
         raise NoteNotFound(note_id)
     return note
 
 
-async def update_note(owner_id: int, note_id: uuid.UUID, patch: NoteUpdate) -> Note:
-    async with in_transaction():
-        # The row lock serialises concurrent writers, so each change gets its own version.
-        note = await Note.select_for_update().get_or_none(id=note_id, owner_id=owner_id)
-        if note is None:
-            raise NoteNotFound(note_id)
+async def get_note(owner_id: int, note_id: uuid.UUID) -> NoteOut:
+    note = await _get(owner_id, note_id)
+    return note_out(note, await tags.names_of(Note._meta.db, note.id))
+
+
+def _content_changes(
+    note: Note, fields: dict[str, Any], current_tags: list[str]
+) -> tuple[dict[str, Any], list[str] | None]:
+    wanted_tags = fields.pop("tags", None)
+    changes = {k: v for k, v in fields.items() if getattr(note, k) != v}
+    new_tags = None if wanted_tags is None or wanted_tags == current_tags else wanted_tags
+    return changes, new_tags
+
+
+async def update_note(
+    owner_id: int, note_id: uuid.UUID, patch: NoteUpdate, if_match: EntityTags | None
+) -> NoteOut:
+    async with in_transaction() as db:
+        note = await locked(owner_id, note_id)
+        require_match(if_match, note)
         if note.deleted_at is not None:
             raise NoteTrashed(note_id)
-        changes = {k: v for k, v in patch.changes().items() if getattr(note, k) != v}
-        if not changes:
-            return note
-        for field, value in changes.items():
-            setattr(note, field, value)
-        note.version += 1
-        note.updated_at = _now()
-        await note.save(update_fields=[*changes, "version", "updated_at"])
-    return note
+        current = await tags.names_of(db, note.id)
+        changes, new_tags = _content_changes(note, patch.changes(), current)
+        if not changes and new_tags is None:
+            return note_out(note, current)
+        return await new_version(db, note, changes, current, new_tags)
 
 
-async def trash_note(owner_id: int, note_id: uuid.UUID) -> None:
-    async with in_transaction():
-        note = await Note.select_for_update().get_or_none(id=note_id, owner_id=owner_id)
-        if note is None:
-            raise NoteNotFound(note_id)
+async def restore_revision(
+    owner_id: int, note_id: uuid.UUID, version: int, if_match: EntityTags | None
+) -> NoteOut:
+    async with in_transaction() as db:
+        note = await locked(owner_id, note_id)
+        require_match(if_match, note)
         if note.deleted_at is not None:
-            return  # already in the trash: DELETE is idempotent
-        now = _now()
-        note.deleted_at = now
-        note.updated_at = now
-        note.version += 1
-        await note.save(update_fields=["deleted_at", "updated_at", "version"])
+            raise NoteTrashed(note_id)
+        revision = await revisions.one(note.id, version)
+        current = await tags.names_of(db, note.id)
+        fields = {k: getattr(revision, k) for k in CONTENT_FIELDS}
+        fields["tags"] = sorted(revision.tags)
+        changes, new_tags = _content_changes(note, fields, current)
+        if not changes and new_tags is None:
+            return note_out(note, current)  # already equal to revision n: nothing to write
+        return await new_version(db, note, changes, current, new_tags)
+
+
+async def list_revisions(
+    owner_id: int, note_id: uuid.UUID, cursor: str | None, limit: int, codec: CursorCodec
+) -> RevisionPage:
+    await _get(owner_id, note_id)
+    return await revisions.page(note_id, cursor, limit, codec)
+
+
+async def get_revision(owner_id: int, note_id: uuid.UUID, version: int) -> RevisionOut:
+    await _get(owner_id, note_id)
+    return revisions.revision_out(await revisions.one(note_id, version))

@@ -10,6 +10,7 @@ from notes_service.queries.database import ReadDatabase, Row
 
 @dataclass(frozen=True, slots=True)
 class NoteFilter:
+    tags: tuple[str, ...] = ()
     pinned: bool | None = None
     archived: bool = False
     trashed: bool = False
@@ -40,6 +41,7 @@ class NoteQueries:
     ) -> list[Row]:
         values: dict[str, object] = {
             "owner_id": owner_id,
+            "tags": list(filters.tags),
             "pinned": filters.pinned,
             "archived": filters.archived,
             "trashed": filters.trashed,
@@ -52,9 +54,20 @@ class NoteQueries:
         return await self._db.fetch_all(sql.LIST_NOTES[sort, after is not None], values)
 
     async def search(
-        self, owner_id: int, q: str, mode: str, limit: int, after: tuple[float, uuid.UUID] | None
+        self,
+        owner_id: int,
+        q: str,
+        tags: tuple[str, ...],
+        mode: str,
+        limit: int,
+        after: tuple[float, uuid.UUID] | None,
     ) -> list[Row]:
-        values: dict[str, object] = {"owner_id": owner_id, "q": q, "limit": limit}
+        values: dict[str, object] = {
+            "owner_id": owner_id,
+            "q": q,
+            "tags": list(tags),
+            "limit": limit,
+        }
         if after is not None:
             values |= {"after_rank": after[0], "after_id": after[1]}
         return await self._db.fetch_all(sql.SEARCH[mode, after is not None], values)

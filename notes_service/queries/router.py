@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 
-from notes_service.deps import CurrentOwner
-from notes_service.notes.schemas import NoteOut, NotePage
-from notes_service.queries.cursor import CursorCodec, InvalidCursor
+from notes_service.deps import CurrentOwner, Cursors
+from notes_service.notes.schemas import NoteOut, NotePage, clean_tag
+from notes_service.problems import InvalidCursor, ValidationFailed
 from notes_service.queries.repository import NoteFilter, NoteQueries, Position
 
 router = APIRouter(prefix="/v1", tags=["queries"])
@@ -17,19 +17,27 @@ router = APIRouter(prefix="/v1", tags=["queries"])
 Sort = Literal["-updated_at", "updated_at", "-created_at", "created_at"]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=1024)]
+TagParam = Annotated[list[str], Query(max_length=20)]
+
+
+def clean_tag_filter(tags: list[str]) -> tuple[str, ...]:
+    """Normalise `tag` query values exactly as the write side stores tags."""
+    errors, names = [], set()
+    for index, raw in enumerate(tags):
+        try:
+            names.add(clean_tag(raw))
+        except ValueError as exc:
+            errors.append({"loc": ["query", "tag", index], "msg": str(exc)})
+    if errors:
+        raise ValidationFailed(errors)
+    return tuple(sorted(names))
 
 
 def note_queries(request: Request) -> NoteQueries:
     return NoteQueries(request.app.state.read_db)
 
 
-def cursor_codec(request: Request) -> CursorCodec:
-    codec: CursorCodec = request.app.state.cursor_codec
-    return codec
-
-
 Queries = Annotated[NoteQueries, Depends(note_queries)]
-Cursors = Annotated[CursorCodec, Depends(cursor_codec)]
 
 
 def link_next(request: Request, response: Response, next_cursor: str | None) -> None:
@@ -65,6 +73,7 @@ async def list_notes(
     owner: CurrentOwner,
     queries: Queries,
     cursors: Cursors,
+    tag: TagParam = [],  # noqa: B006 - FastAPI copies defaults per request
     pinned: bool | None = None,
     archived: bool = False,
     trashed: bool = False,
@@ -74,7 +83,11 @@ async def list_notes(
     cursor: Cursor = None,
 ) -> NotePage:
     filters = NoteFilter(
-        pinned=pinned, archived=archived, trashed=trashed, updated_after=updated_after
+        tags=clean_tag_filter(tag),
+        pinned=pinned,
+        archived=archived,
+        trashed=trashed,
+        updated_after=updated_after,
     )
     binding = cursors.binding(route="notes", owner=owner.owner_id, sort=sort, filters=filters)
     after = _decode_position(cursors.decode(cursor, binding)) if cursor else None

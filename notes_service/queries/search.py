@@ -7,11 +7,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from notes_service.deps import CurrentOwner
+from notes_service.deps import CurrentOwner, Cursors
 from notes_service.notes.schemas import NoteOut
-from notes_service.problems import ValidationFailed
-from notes_service.queries.cursor import InvalidCursor
-from notes_service.queries.router import Cursor, Cursors, Limit, Queries, link_next
+from notes_service.problems import InvalidCursor, ValidationFailed
+from notes_service.queries.router import (
+    Cursor,
+    Limit,
+    Queries,
+    TagParam,
+    clean_tag_filter,
+    link_next,
+)
 from notes_service.queries.sql import MARK_START, MARK_STOP
 
 router = APIRouter(prefix="/v1", tags=["queries"])
@@ -52,22 +58,24 @@ async def search(
     queries: Queries,
     cursors: Cursors,
     q: Annotated[str, Query(min_length=1, max_length=500)],
+    tag: TagParam = [],  # noqa: B006 - FastAPI copies defaults per request
     fuzzy: bool = False,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> SearchPage:
     if "\x00" in q or not q.strip():
         raise ValidationFailed([{"loc": ["query", "q"], "msg": "must contain text, and no NUL"}])
-    binding = cursors.binding(route="search", owner=owner.owner_id, q=q, fuzzy=fuzzy)
+    tags = clean_tag_filter(tag)
+    binding = cursors.binding(route="search", owner=owner.owner_id, q=q, tags=tags, fuzzy=fuzzy)
     mode: Mode = "fuzzy" if fuzzy else "fts"
     after = None
     if cursor:
         mode, rank, note_id = _decode(cursors.decode(cursor, binding))
         after = (rank, note_id)
-    rows = await queries.search(owner.owner_id, q, mode, limit + 1, after)
+    rows = await queries.search(owner.owner_id, q, tags, mode, limit + 1, after)
     if not rows and mode == "fts" and after is None:
         mode = "fuzzy"  # nothing matched as words: tolerate typos in titles instead
-        rows = await queries.search(owner.owner_id, q, mode, limit + 1, None)
+        rows = await queries.search(owner.owner_id, q, tags, mode, limit + 1, None)
     items = [
         SearchHit.model_validate(dict(row) | {"snippet": safe_snippet(row["snippet"])})
         for row in rows[:limit]

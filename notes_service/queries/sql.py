@@ -6,15 +6,31 @@ here from fixed fragments, so each one gets its own plan and an index range scan
 
 from __future__ import annotations
 
+# Tag names sorted by code point (COLLATE "C"), the order the write side returns them in.
+NOTE_TAGS = """
+COALESCE((SELECT array_agg(t.name ORDER BY t.name COLLATE "C")
+          FROM note_tags nt JOIN tags t ON t.id = nt.tag_id
+          WHERE nt.note_id = n.id), '{}') AS tags"""
+
 NOTE_COLUMNS = (
     "n.id, n.title, n.body, n.pinned, n.archived, n.version, "
-    "n.created_at, n.updated_at, n.deleted_at"
+    "n.created_at, n.updated_at, n.deleted_at, " + NOTE_TAGS
 )
+
+# Notes carrying every tag in :tags (an empty array matches every note).
+_TAG_FILTER = """
+(cardinality(CAST(:tags AS text[])) = 0 OR n.id IN (
+    SELECT nt.note_id FROM note_tags nt JOIN tags t ON t.id = nt.tag_id
+    WHERE t.owner_id = :owner_id AND t.name = ANY(CAST(:tags AS text[]))
+    GROUP BY nt.note_id
+    HAVING count(*) = cardinality(CAST(:tags AS text[]))))
+"""
 
 # Each optional filter is a no-op when its bind is NULL, so one statement serves every
 # combination of filters.
-_NOTE_FILTERS = """
+_NOTE_FILTERS = f"""
 n.owner_id = :owner_id
+AND {_TAG_FILTER}
 AND (CAST(:pinned AS boolean) IS NULL OR n.pinned = CAST(:pinned AS boolean))
 AND n.archived = CAST(:archived AS boolean)
 AND (n.deleted_at IS NOT NULL) = CAST(:trashed AS boolean)
@@ -65,9 +81,10 @@ _HEADLINE_OPTIONS = (
 )
 _SNIPPET_SOURCE = f"translate(coalesce(nullif(n.body, ''), n.title), '{MARK_START}{MARK_STOP}', '')"
 
-_SEARCH_FILTERS = """
+_SEARCH_FILTERS = f"""
 n.owner_id = :owner_id
 AND n.deleted_at IS NULL
+AND {_TAG_FILTER}
 """
 
 

@@ -14,14 +14,10 @@ import hmac
 import json
 from typing import Any
 
-from notes_service.problems import BadRequest
+from notes_service.problems import InvalidCursor
 
 _SIG_BYTES = 16
 _MAX_CURSOR_CHARS = 1024
-
-
-class InvalidCursor(BadRequest):
-    slug, title = "invalid-cursor", "Invalid cursor"
 
 
 def _b64(data: bytes) -> str:
