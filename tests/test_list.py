@@ -269,7 +269,7 @@ async def test_tag_filters_combine_with_and(client: httpx.AsyncClient) -> None:
     await create_note(client, headers, title="none")
 
     async def titles(*tags: str) -> list[str]:
-        params = httpx.QueryParams([("tag", tag) for tag in tags] + [("sort", "created_at")])
+        params = {"tag": list(tags), "sort": "created_at"}
         page = (await client.get("/v1/notes", params=params, headers=headers)).json()
         return [item["title"] for item in page["items"]]
 
