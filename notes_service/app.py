@@ -12,9 +12,10 @@ from notes_service.cursors import CursorCodec
 from notes_service.db import tortoise_config
 from notes_service.middleware import RequestContextMiddleware
 from notes_service.notes.router import router as notes_router
-from notes_service.notes.router import trash_router
+from notes_service.notes.router import transfer_router, trash_router
 from notes_service.problems import install_problem_handlers
 from notes_service.queries.database import ReadDatabase
+from notes_service.queries.feeds import router as feeds_router
 from notes_service.queries.router import router as queries_router
 from notes_service.queries.search import router as search_router
 from notes_service.settings import Settings, get_settings
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(queries_router)
     app.include_router(search_router)
+    app.include_router(feeds_router)
     app.include_router(notes_router)
     app.include_router(trash_router)
+    app.include_router(transfer_router)
     return app

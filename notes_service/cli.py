@@ -10,8 +10,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import TypeVar
 
+from notes_service import cli_transfer
 from notes_service.embedded import EmbeddedPostgresError
 from notes_service.settings import Settings, SettingsError, load_settings, parse_duration
 
@@ -40,6 +42,17 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--owner", required=True)
     revoke = keys.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("key_id", type=uuid.UUID)
+
+    export = commands.add_parser("export", help="write an owner's notes as NDJSON to stdout")
+    export.add_argument("--owner", required=True)
+    export.add_argument("--revisions", action="store_true", help="include every revision")
+    imports = commands.add_parser("import", help="import NDJSON (the export format) for an owner")
+    imports.add_argument("--owner", required=True)
+    imports.add_argument("file", type=Path)
+    imports.add_argument(
+        "--on-conflict", choices=["skip", "overwrite", "fail"], default="fail",
+        help="what to do with a line whose id is already one of the owner's notes",
+    )  # fmt: skip
 
     purge = commands.add_parser(
         "purge-trash", help="permanently delete every owner's notes trashed long enough ago"
@@ -212,6 +225,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if args.command == "keys":
             return _keys(args, settings)
+        if args.command == "export":
+            return cli_transfer.run_export(settings, args.owner, args.revisions)
+        if args.command == "import":
+            return cli_transfer.run_import(settings, args.owner, args.file, args.on_conflict)
         if args.command == "purge-trash":
             return _purge_trash(args, settings)
     raise AssertionError(args.command)

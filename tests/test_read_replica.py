@@ -20,6 +20,10 @@ READ_ROUTES = [
     ("/v1/notes", {"sort": "created_at", "trashed": "true"}),
     ("/v1/search", {"q": "replica"}),
     ("/v1/search", {"q": "replca", "fuzzy": "true"}),
+    ("/v1/tags", {}),
+    ("/v1/stats", {}),
+    ("/v1/changes", {}),
+    ("/v1/export", {"revisions": "true"}),
 ]
 
 
@@ -56,7 +60,7 @@ async def test_every_read_route_works_on_a_read_only_connection(
     client: httpx.AsyncClient, read_only_app: FastAPI
 ) -> None:
     headers = await api_key()
-    note = await create_note(client, headers, title="replica note", body="replica")
+    note = await create_note(client, headers, title="replica note", body="replica", tags=["r"])
     with pytest.raises(asyncpg.exceptions.ReadOnlySQLTransactionError):
         await read_only_app.state.read_db.fetch_all(
             "INSERT INTO owners (name, created_at) VALUES ('x', now())", {}

@@ -4,7 +4,10 @@ RUN_IN_TRANSACTION = True
 
 
 # Read-side schema the ORM cannot express: the weighted full-text vector with its GIN index,
-# pg_trgm for typo-tolerant title search, and the created_at keyset index.
+# pg_trgm for typo-tolerant title search, the created_at keyset index, and change tracking
+# for the feed: every insert or update of a note (and every tombstone) records the writing
+# transaction's id (xid8) and a sequence number, so the feed can order changes and never move
+# its cursor past a transaction that has not committed yet.
 async def upgrade(db: BaseDBAsyncClient) -> str:
     return """
         CREATE EXTENSION IF NOT EXISTS pg_trgm;
@@ -14,11 +17,40 @@ async def upgrade(db: BaseDBAsyncClient) -> str:
         ) STORED;
         CREATE INDEX "notes_search_gin" ON "notes" USING gin ("search");
         CREATE INDEX "notes_title_trgm" ON "notes" USING gin ("title" gin_trgm_ops);
-        CREATE INDEX "notes_owner_created_id" ON "notes" ("owner_id", "created_at", "id");"""
+        CREATE INDEX "notes_owner_created_id" ON "notes" ("owner_id", "created_at", "id");
+        CREATE SEQUENCE "note_change_seq";
+        ALTER TABLE "notes"
+            ADD COLUMN "change_xid" xid8 NOT NULL DEFAULT pg_current_xact_id(),
+            ADD COLUMN "change_seq" bigint NOT NULL DEFAULT nextval('note_change_seq');
+        ALTER TABLE "tombstones"
+            ADD COLUMN "change_xid" xid8 NOT NULL DEFAULT pg_current_xact_id(),
+            ADD COLUMN "change_seq" bigint NOT NULL DEFAULT nextval('note_change_seq');
+        CREATE FUNCTION "track_note_change"() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            NEW.change_xid := pg_current_xact_id();
+            NEW.change_seq := nextval('note_change_seq');
+            RETURN NEW;
+        END
+        $$;
+        CREATE TRIGGER "notes_track_change" BEFORE UPDATE ON "notes"
+            FOR EACH ROW EXECUTE FUNCTION "track_note_change"();
+        CREATE TRIGGER "tombstones_track_change" BEFORE UPDATE ON "tombstones"
+            FOR EACH ROW EXECUTE FUNCTION "track_note_change"();
+        CREATE INDEX "notes_owner_change" ON "notes" ("owner_id", "change_xid", "change_seq");
+        CREATE INDEX "tombstones_owner_change"
+            ON "tombstones" ("owner_id", "change_xid", "change_seq");"""
 
 
 async def downgrade(db: BaseDBAsyncClient) -> str:
     return """
+        DROP INDEX IF EXISTS "tombstones_owner_change";
+        DROP INDEX IF EXISTS "notes_owner_change";
+        DROP TRIGGER IF EXISTS "tombstones_track_change" ON "tombstones";
+        DROP TRIGGER IF EXISTS "notes_track_change" ON "notes";
+        DROP FUNCTION IF EXISTS "track_note_change"();
+        ALTER TABLE "tombstones" DROP COLUMN IF EXISTS "change_xid", DROP COLUMN IF EXISTS "change_seq";
+        ALTER TABLE "notes" DROP COLUMN IF EXISTS "change_xid", DROP COLUMN IF EXISTS "change_seq";
+        DROP SEQUENCE IF EXISTS "note_change_seq";
         DROP INDEX IF EXISTS "notes_owner_created_id";
         DROP INDEX IF EXISTS "notes_title_trgm";
         DROP INDEX IF EXISTS "notes_search_gin";

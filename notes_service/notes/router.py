@@ -7,10 +7,12 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from notes_service.deps import AppSettings, CurrentOwner, Cursors
-from notes_service.notes import service, trash
+from notes_service.notes import importer, service, trash
 from notes_service.notes.conditional import EntityTags, etag, if_match
 from notes_service.notes.idempotency import IdempotencyKey, Outcome, fingerprint
+from notes_service.notes.importer import OnConflict
 from notes_service.notes.schemas import (
+    ImportOut,
     NoteBatch,
     NoteBatchOut,
     NoteCreate,
@@ -161,3 +163,15 @@ async def restore_revision(
 @trash_router.delete("", response_model=TrashPurged)
 async def empty_trash(owner: CurrentOwner) -> TrashPurged:
     return TrashPurged(purged=await trash.empty_trash(owner.owner_id))
+
+
+transfer_router = APIRouter(prefix="/v1", tags=["notes"])
+
+
+@transfer_router.post("/import", response_model=ImportOut)
+async def import_notes(
+    request: Request, owner: CurrentOwner, on_conflict: OnConflict = "fail"
+) -> ImportOut:
+    items = importer.parse_lines((await request.body()).splitlines())
+    result = await importer.import_notes(owner.owner_id, items, on_conflict)
+    return ImportOut(created=result.created, updated=result.updated, skipped=result.skipped)

@@ -135,3 +135,9 @@ class RevisionPage(BaseModel):
 
 class TrashPurged(BaseModel):
     purged: int
+
+
+class ImportOut(BaseModel):
+    created: int
+    updated: int
+    skipped: int

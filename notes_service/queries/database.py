@@ -3,7 +3,7 @@ plain asyncpg means changing only this file."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import databases
@@ -37,3 +37,8 @@ class ReadDatabase:
     async def fetch_one(self, sql: str, values: Mapping[str, Any]) -> Row | None:
         row = await self._db.fetch_one(sql, dict(values))
         return None if row is None else row._mapping
+
+    async def iterate(self, sql: str, values: Mapping[str, Any]) -> AsyncIterator[Row]:
+        """Rows from a server-side cursor: memory stays flat however many rows there are."""
+        async for row in self._db.iterate(sql, dict(values)):
+            yield row._mapping  # type: ignore[attr-defined]

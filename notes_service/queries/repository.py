@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -71,3 +72,18 @@ class NoteQueries:
         if after is not None:
             values |= {"after_rank": after[0], "after_id": after[1]}
         return await self._db.fetch_all(sql.SEARCH[mode, after is not None], values)
+
+    async def tag_counts(self, owner_id: int) -> list[Row]:
+        return await self._db.fetch_all(sql.TAG_COUNTS, {"owner_id": owner_id})
+
+    async def stats(self, owner_id: int) -> Row:
+        row = await self._db.fetch_one(sql.STATS, {"owner_id": owner_id})
+        assert row is not None  # an aggregate always yields one row
+        return row
+
+    async def changes(self, owner_id: int, after: tuple[str, int], limit: int) -> list[Row]:
+        values = {"owner_id": owner_id, "after_xid": after[0], "after_seq": after[1]}
+        return await self._db.fetch_all(sql.CHANGES, values | {"limit": limit})
+
+    def export(self, owner_id: int, with_revisions: bool) -> AsyncIterator[Row]:
+        return self._db.iterate(sql.EXPORT[with_revisions], {"owner_id": owner_id})

@@ -134,3 +134,86 @@ SEARCH: dict[tuple[str, bool], str] = {
     for mode, build in (("fts", _search_fts), ("fuzzy", _search_fuzzy))
     for after in (False, True)
 }
+
+
+TAG_COUNTS = """
+SELECT t.name, count(*) AS count
+FROM tags t
+JOIN note_tags nt ON nt.tag_id = t.id
+JOIN notes n ON n.id = nt.note_id
+WHERE t.owner_id = :owner_id AND n.owner_id = :owner_id AND n.deleted_at IS NULL
+GROUP BY t.name
+ORDER BY count DESC, t.name COLLATE "C"
+"""
+
+STATS = """
+SELECT count(*) FILTER (WHERE n.deleted_at IS NULL) AS notes,
+       count(*) FILTER (WHERE n.deleted_at IS NULL AND n.pinned) AS pinned,
+       count(*) FILTER (WHERE n.deleted_at IS NULL AND n.archived) AS archived,
+       count(*) FILTER (WHERE n.deleted_at IS NOT NULL) AS trashed,
+       max(n.updated_at) AS last_updated_at,
+       (SELECT count(DISTINCT nt.tag_id)
+        FROM note_tags nt JOIN notes live ON live.id = nt.note_id
+        WHERE live.owner_id = :owner_id AND live.deleted_at IS NULL) AS tags,
+       (SELECT count(*)
+        FROM revisions r JOIN notes owned ON owned.id = r.note_id
+        WHERE owned.owner_id = :owner_id) AS revisions
+FROM notes n
+WHERE n.owner_id = :owner_id
+"""
+
+# The change feed. A change is visible once its transaction id is below the xmin of the
+# current snapshot: every transaction older than that has finished, and every transaction
+# still running (or yet to start) has an id at or above it. So the cursor, an
+# (xid, seq) position, never passes a change that could still commit behind it.
+_CHANGE_OP = """
+CASE WHEN n.version = 1 THEN 'create'
+     WHEN n.deleted_at IS NOT NULL THEN 'trash'
+     WHEN prev.deleted THEN 'restore'
+     ELSE 'update' END"""
+
+CHANGES = f"""
+WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+pos AS (SELECT CAST(CAST(:after_xid AS text) AS xid8) AS xid, CAST(:after_seq AS bigint) AS seq),
+changed AS (
+    SELECT n.id, n.version, n.change_xid, n.change_seq, false AS gone
+    FROM notes n, horizon, pos
+    WHERE n.owner_id = :owner_id AND n.change_xid < horizon.xmin
+      AND (n.change_xid, n.change_seq) > (pos.xid, pos.seq)
+    UNION ALL
+    SELECT t.id, t.version, t.change_xid, t.change_seq, true
+    FROM tombstones t, horizon, pos
+    WHERE t.owner_id = :owner_id AND t.change_xid < horizon.xmin
+      AND (t.change_xid, t.change_seq) > (pos.xid, pos.seq)
+    ORDER BY change_xid, change_seq
+    LIMIT :limit
+)
+SELECT c.id AS change_id, c.version AS change_version, c.gone,
+       CAST(c.change_xid AS text) AS change_xid, c.change_seq,
+       CASE WHEN c.gone THEN 'delete' ELSE {_CHANGE_OP} END AS op,
+       {NOTE_COLUMNS}
+FROM changed c
+LEFT JOIN notes n ON n.id = c.id AND NOT c.gone
+LEFT JOIN revisions prev ON prev.note_id = n.id AND prev.version = n.version - 1
+ORDER BY c.change_xid, c.change_seq
+"""
+
+
+def _export(with_revisions: bool) -> str:
+    history = """,
+       (SELECT json_agg(json_build_object(
+                   'version', r.version, 'title', r.title, 'body', r.body, 'tags', r.tags,
+                   'pinned', r.pinned, 'archived', r.archived, 'deleted', r.deleted,
+                   'created_at', r.created_at) ORDER BY r.version)
+        FROM revisions r WHERE r.note_id = n.id) AS revisions"""
+    return f"""
+SELECT {NOTE_COLUMNS}{history if with_revisions else ""}
+FROM notes n
+WHERE n.owner_id = :owner_id
+ORDER BY n.created_at, n.id
+"""
+
+
+EXPORT: dict[bool, str] = {False: _export(False), True: _export(True)}
+
+OWNER_ID = "SELECT id FROM owners WHERE name = CAST(:name AS text)"

@@ -1,0 +1,157 @@
+"""NDJSON import, in the export's format, written through Tortoise in one transaction.
+
+Every line is validated before anything is written, so a bad line (or, with
+`on_conflict=fail`, a clash with an existing note) leaves the database untouched.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, Field, ValidationError
+from tortoise.transactions import in_transaction
+
+from notes_service.notes import revisions, tags
+from notes_service.notes.models import Note, Revision
+from notes_service.notes.schemas import Body, Tags, Title, _Input
+from notes_service.notes.versions import new_version, utcnow
+from notes_service.problems import Conflict, ValidationFailed
+
+OnConflict = Literal["skip", "overwrite", "fail"]
+MAX_REPORTED_ERRORS = 20
+CONTENT_FIELDS = ("title", "body", "pinned", "archived", "deleted_at")
+
+
+class ImportedNote(_Input):
+    """One export line. `version` and `revisions` are accepted and ignored: an imported note
+    starts its own history (an overwrite adds one version to the existing note's)."""
+
+    id: uuid.UUID | None = None
+    title: Title
+    body: Body = ""
+    tags: Tags = Field(default_factory=list)
+    pinned: bool = False
+    archived: bool = False
+    created_at: AwareDatetime | None = None
+    updated_at: AwareDatetime | None = None
+    deleted_at: AwareDatetime | None = None
+    version: int | None = None
+    revisions: list[Any] | None = None
+
+
+class ImportConflict(Conflict):
+    slug, title = "import-conflict", "Imported notes already exist"
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+
+
+def parse_lines(lines: Iterable[bytes | str]) -> list[ImportedNote]:
+    """Validate every line (numbered from 1; blank lines are skipped) or raise a 422 naming
+    the bad ones."""
+    notes: list[ImportedNote] = []
+    errors: list[dict[str, Any]] = []
+    seen: dict[uuid.UUID, int] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            note = ImportedNote.model_validate_json(line)
+        except ValidationError as exc:
+            errors += [
+                {"loc": ["body", number, *e["loc"]], "msg": e["msg"].removeprefix("Value error, ")}
+                for e in exc.errors()
+            ]
+        else:
+            if note.id is not None and note.id in seen:
+                errors.append(
+                    {
+                        "loc": ["body", number, "id"],
+                        "msg": f"repeats the id of line {seen[note.id]}",
+                    }
+                )
+            elif note.id is not None:
+                seen[note.id] = number
+            notes.append(note)
+        if len(errors) >= MAX_REPORTED_ERRORS:
+            break
+    if errors:
+        first = errors[0]["loc"][1]
+        raise ValidationFailed(errors, f"line {first} is not a valid note; nothing was imported")
+    return notes
+
+
+def _new_note(owner_id: int, item: ImportedNote, note_id: uuid.UUID) -> Note:
+    created = item.created_at or utcnow()
+    return Note(
+        id=note_id,
+        owner_id=owner_id,
+        title=item.title,
+        body=item.body,
+        pinned=item.pinned,
+        archived=item.archived,
+        version=1,
+        created_at=created,
+        updated_at=item.updated_at or created,
+        deleted_at=item.deleted_at,
+    )
+
+
+async def import_notes(
+    owner_id: int,
+    items: list[ImportedNote],
+    on_conflict: OnConflict,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    result = ImportResult()
+    async with in_transaction() as db:
+        ids = [item.id for item in items if item.id is not None]
+        owners = dict(await Note.filter(id__in=ids).values_list("id", "owner_id")) if ids else {}
+        mine = {note_id for note_id, owner in owners.items() if owner == owner_id}
+        if mine and on_conflict == "fail":
+            raise ImportConflict(
+                f"{len(mine)} of these notes already exist (e.g. {min(mine)}); "
+                "retry with on_conflict=skip or on_conflict=overwrite"
+            )
+        fresh: list[tuple[Note, ImportedNote]] = []
+        for item in items:
+            if item.id in mine:
+                if on_conflict == "skip" or not await _overwrite(db, owner_id, item):
+                    result.skipped += 1
+                else:
+                    result.updated += 1
+            else:
+                # An id held by another owner is never touched: the line becomes a new note.
+                note_id = item.id if item.id is not None and item.id not in owners else uuid.uuid4()
+                fresh.append((_new_note(owner_id, item, note_id), item))
+            if progress is not None:
+                progress(1)
+        notes = [note for note, _ in fresh]
+        await Note.bulk_create(notes, batch_size=500)
+        await tags.link(db, owner_id, [(note.id, item.tags) for note, item in fresh])
+        await Revision.bulk_create(
+            [revisions.snapshot(note, item.tags) for note, item in fresh], batch_size=500
+        )
+        result.created = len(fresh)
+    return result
+
+
+async def _overwrite(db: Any, owner_id: int, item: ImportedNote) -> bool:
+    note = await Note.select_for_update().get(id=item.id, owner_id=owner_id)
+    current = await tags.names_of(db, note.id)
+    changes = {
+        field: getattr(item, field)
+        for field in CONTENT_FIELDS
+        if getattr(item, field) != getattr(note, field)
+    }
+    if not changes and current == item.tags:
+        return False
+    await new_version(db, note, changes, current, item.tags if item.tags != current else None)
+    return True

@@ -1,0 +1,129 @@
+"""Owner summaries, the delta-sync change feed and the NDJSON export: raw SQL, read side."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from notes_service.deps import CurrentOwner, Cursors
+from notes_service.notes.schemas import NoteOut, RevisionOut
+from notes_service.problems import InvalidCursor
+from notes_service.queries.repository import NoteQueries
+from notes_service.queries.router import Cursor, Queries
+
+router = APIRouter(prefix="/v1", tags=["queries"])
+
+NDJSON = "application/x-ndjson"
+FEED_START: tuple[str, int] = ("0", 0)
+
+
+class TagCount(BaseModel):
+    name: str
+    count: int
+
+
+class Stats(BaseModel):
+    notes: int
+    pinned: int
+    archived: int
+    trashed: int
+    tags: int
+    revisions: int
+    last_updated_at: datetime | None
+
+
+class Change(BaseModel):
+    id: uuid.UUID
+    version: int
+    op: Literal["create", "update", "trash", "restore", "delete"]
+    note: NoteOut | None
+
+
+class ChangePage(BaseModel):
+    changes: list[Change]
+    next_cursor: str
+    has_more: bool
+
+
+@router.get("/tags", response_model=list[TagCount])
+async def tag_counts(owner: CurrentOwner, queries: Queries) -> list[TagCount]:
+    return [TagCount.model_validate(dict(row)) for row in await queries.tag_counts(owner.owner_id)]
+
+
+@router.get("/stats", response_model=Stats)
+async def stats(owner: CurrentOwner, queries: Queries) -> Stats:
+    return Stats.model_validate(dict(await queries.stats(owner.owner_id)))
+
+
+def _feed_position(raw: list[Any]) -> tuple[str, int]:
+    if (
+        len(raw) != 2
+        or not isinstance(raw[0], str)
+        or not raw[0].isdigit()
+        or len(raw[0]) > 20
+        or type(raw[1]) is not int
+        or raw[1] < 0
+    ):
+        raise InvalidCursor()
+    return raw[0], raw[1]
+
+
+@router.get("/changes", response_model=ChangePage)
+async def changes(
+    owner: CurrentOwner,
+    queries: Queries,
+    cursors: Cursors,
+    limit: Annotated[int, Query(ge=1, le=100)] = 100,
+    cursor: Cursor = None,
+) -> ChangePage:
+    binding = cursors.binding(route="changes", owner=owner.owner_id)
+    position = _feed_position(cursors.decode(cursor, binding)) if cursor else FEED_START
+    rows = await queries.changes(owner.owner_id, position, limit + 1)
+    page = rows[:limit]
+    items = [
+        Change(
+            id=row["change_id"],
+            version=row["change_version"],
+            op=row["op"],
+            note=None if row["gone"] else NoteOut.model_validate(dict(row)),
+        )
+        for row in page
+    ]
+    if page:
+        position = (page[-1]["change_xid"], page[-1]["change_seq"])
+    return ChangePage(
+        changes=items,
+        next_cursor=cursors.encode(binding, list(position)),
+        has_more=len(rows) > limit,
+    )
+
+
+async def export_lines(
+    queries: NoteQueries, owner_id: int, with_revisions: bool
+) -> AsyncIterator[bytes]:
+    async for row in queries.export(owner_id, with_revisions):
+        note: dict[str, Any] = NoteOut.model_validate(dict(row)).model_dump(mode="json")
+        if with_revisions:
+            history = json.loads(row["revisions"] or "[]")
+            note["revisions"] = [
+                RevisionOut.model_validate(r).model_dump(mode="json") for r in history
+            ]
+        yield json.dumps(note, ensure_ascii=False).encode() + b"\n"
+
+
+@router.get("/export", response_class=StreamingResponse)
+async def export(
+    owner: CurrentOwner, queries: Queries, revisions: bool = False
+) -> StreamingResponse:
+    return StreamingResponse(
+        export_lines(queries, owner.owner_id, revisions),
+        media_type=NDJSON,
+        headers={"Content-Disposition": 'attachment; filename="notes.ndjson"'},
+    )

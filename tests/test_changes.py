@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import asyncpg
+import httpx
+
+from tests.factories import api_key, create_note
+
+
+async def read_feed(
+    client: httpx.AsyncClient, headers: dict[str, str], cursor: str | None = None, limit: int = 3
+) -> tuple[list[dict[str, Any]], str]:
+    """Every change after `cursor`, following has_more; returns them and the resume cursor."""
+    changes: list[dict[str, Any]] = []
+    while True:
+        params: dict[str, str | int] = {"limit": limit} | ({"cursor": cursor} if cursor else {})
+        response = await client.get("/v1/changes", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        changes += page["changes"]
+        assert page["next_cursor"]
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
+            return changes, cursor
+
+
+async def test_each_kind_of_change_is_reported(client: httpx.AsyncClient) -> None:
+    headers = await api_key()
+    note = await create_note(client, headers, title="first", tags=["a"])
+    url = f"/v1/notes/{note['id']}"
+    seen: list[tuple[str, int]] = []
+    cursor = None
+
+    async def step() -> dict[str, Any]:
+        nonlocal cursor
+        changes, cursor = await read_feed(client, headers, cursor)
+        assert len(changes) == 1
+        seen.append((changes[0]["op"], changes[0]["version"]))
+        return changes[0]
+
+    created = await step()
+    assert created["note"]["title"] == "first" and created["note"]["tags"] == ["a"]
+    await client.patch(url, json={"title": "second"}, headers=headers)
+    assert (await step())["note"]["title"] == "second"
+    await client.delete(url, headers=headers)
+    assert (await step())["note"]["deleted_at"] is not None
+    await client.post(f"{url}/restore", headers=headers)
+    await step()
+    await client.delete(url, params={"permanent": "true"}, headers=headers)
+    gone = await step()
+    assert gone["note"] is None and gone["id"] == note["id"]
+    assert seen == [("create", 1), ("update", 2), ("trash", 3), ("restore", 4), ("delete", 5)]
+    assert (await read_feed(client, headers, cursor))[0] == []
+
+
+async def test_an_empty_feed_still_returns_a_cursor(client: httpx.AsyncClient) -> None:
+    headers = await api_key()
+    changes, cursor = await read_feed(client, headers)
+    assert changes == []
+    await create_note(client, headers, title="later")
+    changes, _ = await read_feed(client, headers, cursor)
+    assert [c["note"]["title"] for c in changes] == ["later"]
+
+
+async def test_replaying_the_feed_reproduces_the_current_notes(client: httpx.AsyncClient) -> None:
+    headers = await api_key()
+    rng = random.Random(7)
+    ids: list[str] = []
+    replica: dict[str, dict[str, Any] | None] = {}
+    cursor = None
+    for step in range(60):
+        action = rng.choice(["create", "create", "patch", "trash", "restore", "purge"])
+        if action == "create" or not ids:
+            ids.append((await create_note(client, headers, title=f"n{step}"))["id"])
+        else:
+            url = f"/v1/notes/{rng.choice(ids)}"
+            if action == "patch":
+                await client.patch(
+                    url, json={"body": f"b{step}", "tags": [f"t{step % 3}"]}, headers=headers
+                )
+            elif action == "trash":
+                await client.delete(url, headers=headers)
+            elif action == "restore":
+                await client.post(f"{url}/restore", headers=headers)
+            else:
+                await client.delete(url, params={"permanent": "true"}, headers=headers)
+        if step % 9 == 0:  # a client syncing now and then, resuming from its cursor
+            changes, cursor = await read_feed(client, headers, cursor, limit=4)
+            for change in changes:
+                replica[change["id"]] = change["note"]
+    changes, cursor = await read_feed(client, headers, cursor, limit=4)
+    for change in changes:
+        replica[change["id"]] = change["note"]
+
+    current = {}
+    for note_id in ids:
+        response = await client.get(f"/v1/notes/{note_id}", headers=headers)
+        current[note_id] = response.json() if response.status_code == 200 else None
+    assert {k: v for k, v in replica.items() if v is not None} == {
+        k: v for k, v in current.items() if v is not None
+    }
+    assert {k for k, v in replica.items() if v is None} == {
+        k for k, v in current.items() if v is None
+    }
+
+    from_scratch, _ = await read_feed(client, headers, None, limit=7)
+    rebuilt: dict[str, dict[str, Any] | None] = {}
+    for change in from_scratch:
+        rebuilt[change["id"]] = change["note"]
+    assert rebuilt == replica
+
+
+async def test_a_late_committing_writer_is_never_skipped(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    headers = await api_key()
+    first = await create_note(client, headers, title="first")
+    second = await create_note(client, headers, title="second")
+    _, cursor = await read_feed(client, headers)
+
+    conn_a, conn_b = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+    try:
+        tx_a, tx_b = conn_a.transaction(), conn_b.transaction()
+        await tx_a.start()
+        await conn_a.execute(
+            "UPDATE notes SET title = 'by A', version = version + 1 WHERE id = $1",
+            first["id"],
+        )  # A writes first ...
+        await tx_b.start()
+        await conn_b.execute(
+            "UPDATE notes SET title = 'by B', version = version + 1 WHERE id = $1",
+            second["id"],
+        )
+        await tx_b.commit()  # ... but B commits first.
+
+        between, cursor_between = await read_feed(client, headers, cursor)
+        assert between == []  # B is held back until A is settled; the cursor does not move
+        await tx_a.commit()
+    finally:
+        await conn_a.close()
+        await conn_b.close()
+
+    after, _ = await read_feed(client, headers, cursor_between)
+    assert [c["note"]["title"] for c in after] == ["by A", "by B"]
+
+
+async def test_the_feed_is_per_owner_and_its_cursor_too(client: httpx.AsyncClient) -> None:
+    alice, bob = await api_key("alice"), await api_key("bob")
+    await create_note(client, alice, title="alice's")
+    assert (await read_feed(client, bob))[0] == []
+    _, alice_cursor = await read_feed(client, alice)
+    response = await client.get("/v1/changes", params={"cursor": alice_cursor}, headers=bob)
+    assert response.status_code == 400
+    assert response.json()["type"].endswith(":invalid-cursor")
