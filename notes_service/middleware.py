@@ -10,6 +10,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from notes_service.logs import request_id_var
 from notes_service.problems import PayloadTooLarge, error_for_exception, problem_response
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,13 @@ class RequestContextMiddleware:
         sent_id = _header(scope, b"x-request-id")
         request_id = sent_id if sent_id and _REQUEST_ID.fullmatch(sent_id) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        try:
+            await self._handle(scope, receive, send, request_id)
+        finally:
+            request_id_var.reset(token)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         response_started = False
 
         async def send_with_id(message: Message) -> None:
