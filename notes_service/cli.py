@@ -4,10 +4,12 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
+from types import FrameType
 from typing import TypeVar
 
 from notes_service.logs import configure_logging
@@ -142,11 +144,19 @@ def _wait_for_database(settings: Settings) -> bool:
     return True
 
 
+def _exit_after_shutdown(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     if not _wait_for_database(settings):
         return 1
+    # After a graceful shutdown uvicorn re-raises the signal it caught. Ending with a plain exit
+    # status 0 instead lets `_database()` stop an embedded server on the way out.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_after_shutdown)
     uvicorn.run(
         "notes_service.app:asgi_app",
         factory=True,

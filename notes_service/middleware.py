@@ -11,7 +11,12 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from notes_service.logs import request_id_var
-from notes_service.problems import PayloadTooLarge, error_for_exception, problem_response
+from notes_service.problems import (
+    PayloadTooLarge,
+    ServiceUnavailable,
+    error_for_exception,
+    problem_response,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +84,10 @@ class RequestContextMiddleware:
             await self.app(scope, receive_limited, send_with_id)
         except Exception as exc:
             error = error_for_exception(exc)
-            if error.status >= 500:
+            if isinstance(error, ServiceUnavailable):
+                # An outage is expected to end; one line per request, not a traceback each.
+                logger.warning("database unavailable: %r", exc)
+            elif error.status >= 500:
                 logger.error("request failed: %s", type(exc).__name__, exc_info=exc)
             if response_started:
                 raise
