@@ -6,6 +6,7 @@ started it, so a failing test never leaves a server behind.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -130,3 +131,23 @@ def cli_key(database_url: str, owner: str = "ops") -> dict[str, str]:
         line.split()[-1] for line in result.stdout.splitlines() if line.startswith("key:")
     )
     return {"Authorization": f"Bearer {secret}"}
+
+
+async def until(condition: Callable[[], object], seconds: float, what: str) -> None:
+    """Poll without blocking the event loop (a request of the test may be running on it)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = condition()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out after {seconds}s waiting for {what}")
+
+
+async def gauge(client: httpx.AsyncClient, name: str) -> float:
+    for line in (await client.get("/metrics")).text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no metric {name}")
