@@ -55,7 +55,7 @@ def test_app_starts_after_a_successful_migrate_and_is_probed_on_readyz(
     app = services["app"]
     args = _cli_args(app["command"])
     parsed = _parser().parse_args(args)
-    assert parsed.command == "serve" and parsed.host == "0.0.0.0"
+    assert parsed.command == "serve" and parsed.host == "0.0.0.0"  # noqa: S104 - in a container
     assert app["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert app["depends_on"]["pgbouncer"]["required"] is False
     probe = " ".join(app["healthcheck"]["test"])
