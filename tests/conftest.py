@@ -116,3 +116,14 @@ async def client(_session_client: httpx.AsyncClient) -> httpx.AsyncClient:
     tables = ", ".join(DOMAIN_TABLES)
     await connections.get("default").execute_script(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     return _session_client
+
+
+# Modules that .ci/run also runs through PgBouncer (`-m pgbouncer`): CRUD, transactions, lists
+# and auth. Add a module here to put it in that run.
+PGBOUNCER_SUBSET = {"test_notes.py", "test_auth.py", "test_pgbouncer.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in PGBOUNCER_SUBSET and item.get_closest_marker("pgbouncer") is None:
+            item.add_marker(pytest.mark.pgbouncer)

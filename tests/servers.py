@@ -121,11 +121,11 @@ def service(log_path: Path, env: dict[str, str], *args: str) -> Iterator[Service
         server.kill()
 
 
-def cli_key(database_url: str, owner: str = "ops") -> dict[str, str]:
+def cli_key(database_url: str, owner: str = "ops", **env: str) -> dict[str, str]:
     """Authorization headers for a key made by `notes-service keys create`, as an operator would."""
     from tests.conftest import run_cli
 
-    result = run_cli("keys", "create", "--owner", owner, database_url=database_url)
+    result = run_cli("keys", "create", "--owner", owner, database_url=database_url, **env)
     assert result.returncode == 0, result.stderr
     secret = next(
         line.split()[-1] for line in result.stdout.splitlines() if line.startswith("key:")
