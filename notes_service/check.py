@@ -50,6 +50,11 @@ def _server(url: str) -> tuple[str, int]:
     return parts.hostname or "", parts.port or 5432
 
 
+def _server_label(url: str) -> str:
+    host, port = _server(url)
+    return f"server {host}:{port}"
+
+
 async def _budget(conn: asyncpg.Connection, demand: int, label: str, report: Report) -> None:
     max_connections = int(await conn.fetchval("SHOW max_connections"))
     superuser = int(await conn.fetchval("SHOW superuser_reserved_connections"))
@@ -112,9 +117,9 @@ async def run_check(settings: Settings, workers: int) -> Report:
         for label, total in demand.values():
             server = conns.get(label)
             if server is None:
-                report.fail(f"  {where(label)}: unknown (unreachable)", "budget unknown")
+                report.fail(f"  {_server_label(label)}: unknown (unreachable)", "budget unknown")
             else:
-                await _budget(server, total, where(label), report)
+                await _budget(server, total, _server_label(label), report)
     finally:
         for conn in conns.values():
             await conn.close()

@@ -6,10 +6,11 @@ import io
 import json
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from tortoise import connections
 
@@ -29,7 +30,7 @@ async def test_readyz_reports_every_check(client: httpx.AsyncClient) -> None:
 
 
 @pytest.fixture
-async def newer_migration_recorded() -> object:
+async def newer_migration_recorded() -> AsyncIterator[None]:
     """The database claims a migration this code does not have (as after a rollback of code)."""
     db = connections.get("default")
     await db.execute_query(
@@ -134,11 +135,7 @@ async def test_one_json_access_line_per_request(
 
 
 @pytest.fixture(scope="module")
-def logging_route(app: object) -> None:
-    from fastapi import FastAPI
-
-    assert isinstance(app, FastAPI)
-
+def logging_route(app: FastAPI) -> None:
     async def chatty() -> dict[str, str]:
         logging.getLogger("notes_service.test").info("inside the handler")
         return {"ok": "yes"}
