@@ -21,6 +21,7 @@ access_logger = logging.getLogger("notes_service.access")
 
 PoolSource = Callable[[], PoolStats | None]
 UNMATCHED_ROUTE = "unmatched"  # one label for every path no route matched: bounded cardinality
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class PoolCollector(Collector):
@@ -108,7 +109,9 @@ class ObserveRequests:
             self.metrics.in_flight.dec()
             elapsed = time.perf_counter() - start
             route = _route_template(scope)
-            labels = (route, scope["method"], str(status))
+            # Any token is a valid method to uvicorn; invented ones share one label.
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+            labels = (route, method, str(status))
             self.metrics.requests.labels(*labels).inc()
             self.metrics.duration.labels(*labels).observe(elapsed)
             state: Mapping[str, object] = scope.get("state") or {}

@@ -67,6 +67,7 @@ async def test_metrics_names_and_labels(client: httpx.AsyncClient) -> None:
     assert (await client.get(f"/v1/notes/{note['id']}", headers=headers)).status_code == 200
     assert (await client.get(f"/v1/notes/{uuid.uuid4()}", headers=headers)).status_code == 404
     assert (await client.get("/no/such/path")).status_code == 404
+    assert (await client.request("BREW", "/v1/notes")).status_code == 405
 
     response = await client.get("/metrics")
     assert response.status_code == 200
@@ -82,6 +83,7 @@ async def test_metrics_names_and_labels(client: httpx.AsyncClient) -> None:
     assert ("/v1/notes/{note_id}", "GET", "404") in counted
     assert ("/v1/notes", "POST", "201") in counted
     assert ("unmatched", "GET", "404") in counted
+    assert ("/v1/notes", "OTHER", "405") in counted
     assert not any(note["id"] in route for route, _, _ in counted)
     for labels, _ in samples["http_request_duration_seconds_bucket"]:
         assert set(labels) == {"route", "method", "status", "le"}
