@@ -86,7 +86,11 @@ async def run_check(settings: Settings, workers: int) -> Report:
     try:
         for role, url in (("write", settings.write_url), ("read", settings.read_url)):
             try:
-                conn = await asyncpg.connect(url, timeout=settings.db_acquire_timeout)
+                conn = await asyncpg.connect(
+                    url,
+                    timeout=settings.db_acquire_timeout,
+                    statement_cache_size=settings.db_statement_cache_size,
+                )
             except Exception as exc:
                 report.fail(f"  {role} {where(url)}: UNREACHABLE ({describe(exc)})", role)
                 continue
