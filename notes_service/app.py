@@ -5,49 +5,68 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from tortoise import connections
 from tortoise.contrib.fastapi import RegisterTortoise
 
-from notes_service import ops
+from notes_service import docs, ops
 from notes_service.cursors import CursorCodec
 from notes_service.db import tortoise_config
+from notes_service.logs import configure_logging
+from notes_service.metrics import Metrics, ObserveRequests
 from notes_service.middleware import RequestContextMiddleware
 from notes_service.notes.router import router as notes_router
 from notes_service.notes.router import transfer_router, trash_router
+from notes_service.pools import BoundedAsyncpgClient
 from notes_service.problems import install_problem_handlers
 from notes_service.queries.database import ReadDatabase
 from notes_service.queries.feeds import router as feeds_router
 from notes_service.queries.router import router as queries_router
 from notes_service.queries.search import router as search_router
 from notes_service.settings import Settings, get_settings
+from notes_service.startup import wait_for_database
 
 logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await wait_for_database(settings)
         read_db = ReadDatabase(settings)
         async with RegisterTortoise(app, config=tortoise_config(settings)):
             await read_db.connect()
             app.state.read_db = read_db
+            write_client = connections.get("default")
+            assert isinstance(write_client, BoundedAsyncpgClient)
+            metrics.watch_pool("write", write_client.pool_stats)
+            metrics.watch_pool("read", read_db.pool_stats)
+            logger.info("started: write and read pools open")
             try:
                 yield
             finally:
                 await read_db.disconnect()
+        logger.info("stopped: write and read pools closed")
 
     app = FastAPI(
         title="notes-service",
         version="1.0.0",
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        docs_url=None,  # served by notes_service.docs from local assets
+        redoc_url=None,  # ReDoc would load from a CDN
     )
     app.state.settings = settings
     app.state.cursor_codec = CursorCodec(settings.cursor_secret.get_secret_value())
+    app.state.metrics = metrics
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Added last, so outermost: it sees the final status of every response.
+    app.add_middleware(ObserveRequests, metrics=metrics)
     app.include_router(ops.router)
+    app.include_router(docs.router)
     app.include_router(queries_router)
     app.include_router(search_router)
     app.include_router(feeds_router)
@@ -55,3 +74,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(trash_router)
     app.include_router(transfer_router)
     return app
+
+
+def asgi_app() -> FastAPI:
+    """The factory uvicorn runs in each worker: settings from the environment, logging set up
+    before the first line is written."""
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(settings)

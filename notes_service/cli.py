@@ -11,10 +11,12 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from types import FrameType
 from typing import TypeVar
 
 from notes_service import cli_transfer
 from notes_service.embedded import EmbeddedPostgresError
+from notes_service.logs import configure_logging
 from notes_service.settings import Settings, SettingsError, load_settings, parse_duration
 
 logger = logging.getLogger("notes_service")
@@ -31,6 +33,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
 
     commands.add_parser("migrate", help="apply pending migrations (aerich upgrade)")
+
+    check = commands.add_parser(
+        "check", help="print config, reachability, migration state and connection budget"
+    )
+    check.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes that will connect: workers per replica x replicas (default 1)",
+    )
 
     keys = commands.add_parser("keys", help="manage API keys").add_subparsers(
         dest="keys_command", required=True
@@ -74,12 +86,6 @@ def _duration(text: str) -> timedelta:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-
-
 @contextmanager
 def _database(settings: Settings) -> Iterator[Settings]:
     """Yield settings with a database URL. With none set, start the embedded PostgreSQL (or
@@ -109,13 +115,9 @@ def _database(settings: Settings) -> Iterator[Settings]:
 
 
 def _masked(url: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
+    from notes_service.check import mask_url
 
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
+    return mask_url(url)
 
 
 async def migrate(settings: Settings) -> list[str]:
@@ -163,10 +165,6 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _exit_on_signal(signum: int, frame: object) -> None:
-    raise SystemExit(0)
-
-
 def _purge_trash(args: argparse.Namespace, settings: Settings) -> int:
     from notes_service.notes import idempotency, trash
 
@@ -182,22 +180,51 @@ def _purge_trash(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _wait_for_database(settings: Settings) -> bool:
+    """Retry an unreachable database for NOTES_DB_CONNECT_TIMEOUT; on failure print one line."""
+    from notes_service.startup import DatabaseUnreachable, wait_for_database
+
+    try:
+        asyncio.run(wait_for_database(settings))
+    except DatabaseUnreachable as exc:
+        print(f"notes-service: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def _exit_after_shutdown(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    # uvicorn re-raises SIGTERM once it has shut down; turning it into SystemExit lets the
-    # embedded database (if this command started it) stop cleanly too.
-    signal.signal(signal.SIGTERM, _exit_on_signal)
+    if not _wait_for_database(settings):
+        return 1
+    # After a graceful shutdown uvicorn re-raises the signal it caught. Ending with a plain exit
+    # status 0 instead lets `_database()` stop an embedded server on the way out.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_after_shutdown)
     uvicorn.run(
-        "notes_service.app:create_app",
+        "notes_service.app:asgi_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
+        log_config=None,  # logging is ours (notes_service.logs), in every worker
+        access_log=False,  # replaced by the notes_service.access line
         timeout_graceful_shutdown=30,
     )
     return 0
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    from notes_service.check import run_check
+
+    report = asyncio.run(run_check(settings, args.workers))
+    print("\n".join(report.lines))
+    return 1 if report.problems else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -207,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"notes-service: {exc}", file=sys.stderr)
         return 2
-    _configure_logging(settings)
+    configure_logging(settings)
     try:
         return _run(args, settings)
     except EmbeddedPostgresError as exc:
@@ -219,7 +246,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     with _database(settings) as settings:
         if args.command == "serve":
             return _serve(args, settings)
+        if args.command == "check":
+            return _check(args, settings)
         if args.command == "migrate":
+            if not _wait_for_database(settings):
+                return 1
             applied = asyncio.run(migrate(settings))
             print("applied: " + (", ".join(applied) or "nothing, the schema is current"))
             return 0

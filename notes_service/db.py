@@ -10,6 +10,14 @@ from notes_service.settings import PROJECT_DIR, Settings, get_settings
 
 MODEL_MODULES = ["notes_service.notes.models", "aerich.models"]
 MIGRATIONS_DIR: Path = PROJECT_DIR / "migrations"
+# The newest migration aerich recorded as applied to the database.
+APPLIED_HEAD_SQL = "SELECT version FROM aerich WHERE app = 'models' ORDER BY id DESC LIMIT 1"
+
+
+def newest_migration() -> str | None:
+    """The newest migration file (aerich names them `<n>_<timestamp>_<name>.py`)."""
+    files = [p.name for p in (MIGRATIONS_DIR / "models").glob("*.py")]
+    return max(files, key=lambda name: int(name.split("_")[0]), default=None)
 
 
 def asyncpg_credentials(url: str) -> dict[str, Any]:
@@ -28,13 +36,12 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
         "minsize": settings.db_pool_min,
         "maxsize": settings.db_pool_max,
         "statement_cache_size": settings.db_statement_cache_size,
-        "timeout": settings.db_acquire_timeout,
+        "timeout": settings.db_acquire_timeout,  # asyncpg's connect timeout
+        "acquire_timeout": settings.db_acquire_timeout,  # waiting for a free connection
         "server_settings": {"application_name": "notes-service"},
     }
     return {
-        "connections": {
-            "default": {"engine": "tortoise.backends.asyncpg", "credentials": credentials}
-        },
+        "connections": {"default": {"engine": "notes_service.pools", "credentials": credentials}},
         "apps": {"models": {"models": MODEL_MODULES, "default_connection": "default"}},
         "use_tz": True,
         "timezone": "UTC",

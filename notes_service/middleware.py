@@ -10,7 +10,13 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from notes_service.problems import PayloadTooLarge, error_for_exception, problem_response
+from notes_service.logs import request_id_var
+from notes_service.problems import (
+    PayloadTooLarge,
+    ServiceUnavailable,
+    error_for_exception,
+    problem_response,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +43,13 @@ class RequestContextMiddleware:
         sent_id = _header(scope, b"x-request-id")
         request_id = sent_id if sent_id and _REQUEST_ID.fullmatch(sent_id) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        try:
+            await self._handle(scope, receive, send, request_id)
+        finally:
+            request_id_var.reset(token)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         response_started = False
 
         async def send_with_id(message: Message) -> None:
@@ -71,7 +84,10 @@ class RequestContextMiddleware:
             await self.app(scope, receive_limited, send_with_id)
         except Exception as exc:
             error = error_for_exception(exc)
-            if error.status >= 500:
+            if isinstance(error, ServiceUnavailable):
+                # An outage is expected to end; one line per request, not a traceback each.
+                logger.warning("database unavailable: %r", exc)
+            elif error.status >= 500:
                 logger.error("request failed: %s", type(exc).__name__, exc_info=exc)
             if response_started:
                 raise

@@ -1,11 +1,83 @@
+"""Probes and metrics: what a load balancer and Prometheus ask the service."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.responses import Response
+from tortoise import connections
+
+from notes_service.db import APPLIED_HEAD_SQL, newest_migration
+from notes_service.problems import ServiceUnavailable
+from notes_service.startup import describe
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["ops"])
+
+
+class NotReady(ServiceUnavailable):
+    slug, title = "not-ready", "Service not ready"
+
+    def __init__(self, checks: dict[str, str]) -> None:
+        failed = ", ".join(name for name, result in checks.items() if result != "ok")
+        super().__init__(f"Readiness checks failed: {failed}")
+        self.extra = {"checks": checks}
 
 
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
     """The process is up; deliberately does not touch the database."""
     return {"status": "ok"}
+
+
+async def _write_pool() -> str:
+    await connections.get("default").execute_query("SELECT 1")
+    return "ok"
+
+
+async def _migrations() -> str:
+    _, rows = await connections.get("default").execute_query(APPLIED_HEAD_SQL)
+    applied = rows[0]["version"] if rows else None
+    newest = newest_migration()
+    if applied != newest:
+        return f"behind: database at {applied or 'nothing'}, newest migration is {newest}"
+    return "ok"
+
+
+async def _check(name: str, probe: Callable[[], Awaitable[str]], seconds: float) -> str:
+    try:
+        async with asyncio.timeout(seconds):
+            return await probe()
+    except Exception as exc:
+        # The cause goes to the log only: driver messages never reach a client.
+        logger.warning("readiness check %s failed: %s", name, describe(exc))
+        return "failed"
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> dict[str, object]:
+    """Both pools answer and the schema is at the newest migration."""
+    read_db = request.app.state.read_db
+    timeout = request.app.state.settings.db_acquire_timeout
+
+    async def read_pool() -> str:
+        await read_db.fetch_one("SELECT 1", {})
+        return "ok"
+
+    probes = {"write_pool": _write_pool, "read_pool": read_pool, "migrations": _migrations}
+    results = await asyncio.gather(*(_check(n, p, timeout) for n, p in probes.items()))
+    checks = dict(zip(probes, results, strict=True))
+    if any(result != "ok" for result in checks.values()):
+        raise NotReady(checks)
+    return {"status": "ready", "checks": checks}
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    registry = request.app.state.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -56,12 +56,20 @@ class Settings(BaseSettings):
     read_db_pool_max: int = Field(default=10, ge=1, le=1000)
     db_acquire_timeout: float = Field(default=5.0, gt=0, le=300)
     db_statement_cache_size: int = Field(default=100, ge=0)
+    # How long start-up keeps retrying an unreachable database before giving up.
+    db_connect_timeout: float = Field(default=30.0, gt=0, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     cursor_secret: SecretStr = SecretStr(DEV_CURSOR_SECRET)
     embedded_dir: Path = PROJECT_DIR / ".pgdata"
     embedded_port: int = Field(default=54329, ge=1024, le=65535)
     idempotency_ttl: timedelta = timedelta(hours=24)
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_log_format(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod

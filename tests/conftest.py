@@ -146,3 +146,21 @@ async def revision_fault(client: httpx.AsyncClient) -> AsyncIterator[None]:
         "DROP TRIGGER IF EXISTS test_revision_fault ON revisions;"
         "DROP FUNCTION IF EXISTS test_revision_fault();"
     )
+
+
+# Modules that .ci/run also runs through PgBouncer (`-m pgbouncer`): CRUD, transactions, lists
+# and auth. Add a module here to put it in that run.
+PGBOUNCER_SUBSET = {
+    "test_notes.py",
+    "test_auth.py",
+    "test_list.py",
+    "test_search.py",
+    "test_rollback.py",
+    "test_pgbouncer.py",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in PGBOUNCER_SUBSET and item.get_closest_marker("pgbouncer") is None:
+            item.add_marker(pytest.mark.pgbouncer)

@@ -8,6 +8,7 @@ from typing import Any
 
 import databases
 
+from notes_service.pools import BoundedPool, PoolStats, stats_of
 from notes_service.settings import Settings
 
 Row = Mapping[str, Any]
@@ -15,6 +16,7 @@ Row = Mapping[str, Any]
 
 class ReadDatabase:
     def __init__(self, settings: Settings) -> None:
+        self._acquire_timeout = settings.db_acquire_timeout
         self._db = databases.Database(
             settings.read_url,
             min_size=settings.read_db_pool_min,
@@ -26,6 +28,12 @@ class ReadDatabase:
 
     async def connect(self) -> None:
         await self._db.connect()
+        # `databases` acquires with no timeout; bound it like the write pool (see pools.py).
+        backend = self._db._backend
+        backend._pool = BoundedPool(backend._pool, self._acquire_timeout)
+
+    def pool_stats(self) -> PoolStats | None:
+        return stats_of(getattr(self._db._backend, "_pool", None))
 
     async def disconnect(self) -> None:
         await self._db.disconnect()

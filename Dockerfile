@@ -1,0 +1,13 @@
+# The image that docker-compose.yml builds for both `migrate` and `app`.
+FROM python:3.11-slim
+WORKDIR /app
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+COPY pyproject.toml requirements.lock README.md ./
+COPY notes_service ./notes_service
+COPY migrations ./migrations
+# Editable, so that the package finds migrations/ beside it, as in a checkout.
+RUN pip install --no-cache-dir -c requirements.lock -e . \
+    && useradd --system --home-dir /app notes
+USER notes
+EXPOSE 8000
+CMD ["notes-service", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,109 @@
+"""Bounded connection acquisition for both pools, and the numbers `/metrics` reports about them.
+
+Neither Tortoise nor `databases` passes a timeout to `asyncpg.Pool.acquire()`, so with every
+connection busy a request would wait forever. `BoundedPool` wraps an asyncpg pool and applies
+`NOTES_DB_ACQUIRE_TIMEOUT` to every acquire; the resulting `TimeoutError` becomes a 503.
+
+This module is also a Tortoise engine (`"engine": "notes_service.pools"`): Tortoise imports it
+and builds `client_class`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+from tortoise.backends.asyncpg.client import AsyncpgDBClient
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    size: int  # open connections
+    in_use: int  # connections handed out
+    waiters: int  # acquires waiting for a connection (or for a new one to open)
+    max_size: int
+
+
+class BoundedPool:
+    """An asyncpg pool whose `acquire()` gives up after `acquire_timeout` seconds."""
+
+    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
+        self._pool = pool
+        self.acquire_timeout = acquire_timeout
+        self.waiters = 0
+
+    def acquire(self, *, timeout: float | None = None) -> _Acquire:
+        return _Acquire(self, self.acquire_timeout if timeout is None else timeout)
+
+    async def _acquire(self, seconds: float) -> PoolConnectionProxy[Any]:
+        self.waiters += 1
+        try:
+            return await self._pool.acquire(timeout=seconds)
+        finally:
+            self.waiters -= 1
+
+    def stats(self) -> PoolStats:
+        size = self._pool.get_size()
+        return PoolStats(
+            size=size,
+            in_use=size - self._pool.get_idle_size(),
+            waiters=self.waiters,
+            max_size=self._pool.get_max_size(),
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        # release(), close(), terminate(), expire_connections(), ...: the pool's own.
+        return getattr(self._pool, name)
+
+
+class _Acquire:
+    """Like asyncpg's `PoolAcquireContext`: awaitable, or an async context manager."""
+
+    __slots__ = ("_connection", "_pool", "_timeout")
+
+    def __init__(self, pool: BoundedPool, timeout: float) -> None:
+        self._pool = pool
+        self._timeout = timeout
+        self._connection: PoolConnectionProxy[Any] | None = None
+
+    def __await__(self) -> Generator[Any, None, PoolConnectionProxy[Any]]:
+        return self._pool._acquire(self._timeout).__await__()
+
+    async def __aenter__(self) -> PoolConnectionProxy[Any]:
+        self._connection = await self._pool._acquire(self._timeout)
+        return self._connection
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        await self._pool.release(connection)
+
+
+def stats_of(pool: object) -> PoolStats | None:
+    return pool.stats() if isinstance(pool, BoundedPool) else None
+
+
+class BoundedAsyncpgClient(AsyncpgDBClient):
+    """Tortoise's asyncpg client, with a bounded acquire; `acquire_timeout` comes from the
+    connection credentials in `db.tortoise_config()`."""
+
+    def __init__(self, *args: Any, acquire_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.acquire_timeout = acquire_timeout
+
+    async def create_pool(self, **kwargs: Any) -> Any:
+        return BoundedPool(await asyncpg.create_pool(None, **kwargs), self.acquire_timeout)
+
+    def pool_stats(self) -> PoolStats | None:
+        return stats_of(self._pool)
+
+
+client_class = BoundedAsyncpgClient

@@ -1,0 +1,68 @@
+"""`notes-service check`: configuration, reachability, migrations, connection budget."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from tests.conftest import _admin, run_cli, with_database
+from tests.servers import free_port
+
+SMALL_POOLS = {"NOTES_DB_POOL_MAX": "5", "NOTES_READ_DB_POOL_MAX": "5"}
+
+
+def _with_password(url: str, password: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(
+        parts._replace(netloc=f"{parts.username}:{password}@{parts.netloc.split('@')[-1]}")
+    )
+
+
+def test_check_passes_and_masks_the_password(database_url: str) -> None:
+    # The test servers trust local connections, so the password is accepted and ignored.
+    url = _with_password(database_url, "s3cret-pw")
+    result = run_cli("check", database_url=url, **SMALL_POOLS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "s3cret-pw" not in out + result.stderr
+    assert ":***@" in out
+    assert "NOTES_DB_POOL_MAX=5" in out
+    assert "write " in out and "reachable (PostgreSQL" in out
+    assert ": current" in out
+    assert "1 worker(s) x (write 5 + read 5)" in out
+    assert "10 connections needed" in out and ": ok" in out
+    assert out.strip().endswith("result: ok")
+
+
+def test_check_fails_when_the_workers_exceed_the_connection_budget(database_url: str) -> None:
+    result = run_cli("check", "--workers", "50", database_url=database_url, **SMALL_POOLS)
+    assert result.returncode == 1
+    # 50 x (5 + 5) = 500, over any default max_connections (100 on Debian, 200 embedded).
+    assert "500 connections needed" in result.stdout
+    assert "OVER BUDGET" in result.stdout
+    assert "result: FAILED: connection budget exceeded" in result.stdout
+
+
+def test_check_fails_when_the_database_is_unreachable() -> None:
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/notes"
+    result = run_cli("check", database_url=url, NOTES_DB_ACQUIRE_TIMEOUT="2")
+    assert result.returncode == 1
+    assert "UNREACHABLE" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+async def unmigrated_database(server_url: str) -> AsyncIterator[str]:
+    name = f"notes_check_{uuid.uuid4().hex[:12]}"
+    await _admin(server_url, f'CREATE DATABASE "{name}"')
+    yield with_database(server_url, name)
+    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_check_fails_when_migrations_are_pending(unmigrated_database: str) -> None:
+    result = run_cli("check", database_url=unmigrated_database, **SMALL_POOLS)
+    assert result.returncode == 1
+    assert "applied nothing" in result.stdout and "PENDING" in result.stdout

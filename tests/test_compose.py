@@ -1,0 +1,104 @@
+"""docker-compose.yml is consistent with the package: no Docker engine runs here, so the file
+is checked by reading it."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from typing import Any
+
+import pytest
+import yaml
+
+from notes_service.cli import _parser
+from notes_service.settings import PROJECT_DIR, Settings
+
+COMPOSE = PROJECT_DIR / "docker-compose.yml"
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, Any]:
+    compose = yaml.safe_load(COMPOSE.read_text())
+    result: dict[str, Any] = compose["services"]
+    return result
+
+
+def _cli_args(command: list[str]) -> list[str]:
+    """The arguments of a `notes-service ...` command, which must parse as the real CLI."""
+    scripts = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]["scripts"]
+    assert command[0] in scripts, command
+    _parser().parse_args(command[1:])  # exits (SystemExit) on an unknown command or option
+    return command[1:]
+
+
+def test_the_services(services: dict[str, Any]) -> None:
+    assert set(services) == {"postgres", "migrate", "app", "pgbouncer"}
+
+
+def test_postgres_has_a_healthcheck(services: dict[str, Any]) -> None:
+    test = services["postgres"]["healthcheck"]["test"]
+    assert test[0] == "CMD-SHELL" and test[1].startswith("pg_isready")
+
+
+def test_migrate_runs_once_after_postgres_is_healthy(services: dict[str, Any]) -> None:
+    migrate = services["migrate"]
+    assert _cli_args(migrate["command"]) == ["migrate"]
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    # Straight to PostgreSQL, not through PgBouncer.
+    assert "@postgres:5432/" in migrate["environment"]["NOTES_DATABASE_URL"]
+
+
+def test_app_starts_after_a_successful_migrate_and_is_probed_on_readyz(
+    services: dict[str, Any],
+) -> None:
+    app = services["app"]
+    args = _cli_args(app["command"])
+    parsed = _parser().parse_args(args)
+    assert parsed.command == "serve" and parsed.host == "0.0.0.0"  # noqa: S104 - in a container
+    assert app["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert app["depends_on"]["pgbouncer"]["required"] is False
+    probe = " ".join(app["healthcheck"]["test"])
+    assert f"http://127.0.0.1:{parsed.port}/readyz" in probe
+    assert app["deploy"]["replicas"] >= 2
+    assert "ports" not in app  # a fixed host port would stop replicas from starting
+    assert str(parsed.port) in app["expose"]
+
+
+def test_migrate_and_app_share_the_image_and_the_env_file(services: dict[str, Any]) -> None:
+    migrate, app = services["migrate"], services["app"]
+    assert migrate["build"] == "."
+    assert (PROJECT_DIR / "Dockerfile").is_file()
+    assert migrate["image"] == app["image"]
+    for service in (migrate, app):
+        assert service["env_file"] == ".env"
+    assert (PROJECT_DIR / ".env").is_file()
+
+
+def test_every_notes_variable_is_a_real_setting(services: dict[str, Any]) -> None:
+    known = {f"NOTES_{name.upper()}" for name in Settings.model_fields}
+    for name, service in services.items():
+        for variable in service.get("environment", {}):
+            if variable.startswith("NOTES_"):
+                assert variable in known, f"{name}: {variable}"
+    for line in (PROJECT_DIR / ".env").read_text().splitlines():
+        line = line.strip().lstrip("# ")
+        if line.startswith("NOTES_") and "=" in line:
+            assert line.split("=", 1)[0] in known, line
+
+
+def test_pgbouncer_is_a_transaction_mode_profile(services: dict[str, Any]) -> None:
+    pgbouncer = services["pgbouncer"]
+    assert pgbouncer["profiles"] == ["pgbouncer"]
+    assert pgbouncer["environment"]["POOL_MODE"] == "transaction"
+    assert pgbouncer["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_dockerfile_runs_a_real_command() -> None:
+    for line in (PROJECT_DIR / "Dockerfile").read_text().splitlines():
+        if line.startswith("CMD "):
+            command = json.loads(line.removeprefix("CMD "))
+            assert _cli_args(command)[0] == "serve"
+            break
+    else:
+        raise AssertionError("the Dockerfile has no CMD")
