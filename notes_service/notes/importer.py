@@ -14,8 +14,8 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, Field, ValidationError
 from tortoise.transactions import in_transaction
 
-from notes_service.notes import revisions, tags
-from notes_service.notes.models import Note, Revision
+from notes_service.notes import service, tags
+from notes_service.notes.models import Note
 from notes_service.notes.schemas import Body, Tags, Title, _Input
 from notes_service.notes.versions import new_version, utcnow
 from notes_service.problems import Conflict, ValidationFailed
@@ -133,12 +133,7 @@ async def import_notes(
                 fresh.append((_new_note(owner_id, item, note_id), item))
             if progress is not None:
                 progress(1)
-        notes = [note for note, _ in fresh]
-        await Note.bulk_create(notes, batch_size=500)
-        await tags.link(db, owner_id, [(note.id, item.tags) for note, item in fresh])
-        await Revision.bulk_create(
-            [revisions.snapshot(note, item.tags) for note, item in fresh], batch_size=500
-        )
+        await service.insert_notes(db, owner_id, [(note, item.tags) for note, item in fresh])
         result.created = len(fresh)
     return result
 

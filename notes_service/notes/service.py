@@ -54,12 +54,19 @@ async def _insert(
         )
         for item in items
     ]
-    await Note.bulk_create(notes)
-    await tags.link(db, owner_id, [(n.id, item.tags) for n, item in zip(notes, items, strict=True)])
+    return await insert_notes(db, owner_id, list(zip(notes, [i.tags for i in items], strict=True)))
+
+
+async def insert_notes(
+    db: BaseDBAsyncClient, owner_id: int, notes: Sequence[tuple[Note, list[str]]]
+) -> list[NoteOut]:
+    """Insert new notes with their tags and revision 1, on the caller's transaction."""
+    await Note.bulk_create([note for note, _ in notes], batch_size=500)
+    await tags.link(db, owner_id, [(note.id, names) for note, names in notes])
     await Revision.bulk_create(
-        [revisions.snapshot(n, item.tags) for n, item in zip(notes, items, strict=True)]
+        [revisions.snapshot(note, names) for note, names in notes], batch_size=500
     )
-    return [note_out(n, item.tags) for n, item in zip(notes, items, strict=True)]
+    return [note_out(note, names) for note, names in notes]
 
 
 async def create_note(owner_id: int, data: NoteCreate, key: IdempotencyKey | None) -> Outcome:
