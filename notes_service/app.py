@@ -9,6 +9,7 @@ from tortoise import connections
 from tortoise.contrib.fastapi import RegisterTortoise
 
 from notes_service import docs, ops
+from notes_service.auth import KEY_CACHE
 from notes_service.cursors import CursorCodec
 from notes_service.db import tortoise_config
 from notes_service.logs import configure_logging
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,  # ReDoc would load from a CDN
     )
     app.state.settings = settings
+    KEY_CACHE.ttl = settings.auth_cache_ttl
     app.state.cursor_codec = CursorCodec(settings.cursor_secret.get_secret_value())
     app.state.metrics = metrics
     install_problem_handlers(app)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import Request
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from notes_service.notes.models import ApiKey, Owner
@@ -56,6 +58,7 @@ async def list_keys(owner_name: str) -> list[ApiKey]:
 
 
 async def revoke_key(key_id: uuid.UUID) -> bool:
+    KEY_CACHE.forget(key_id)
     updated = await ApiKey.filter(id=key_id, revoked_at=None).update(revoked_at=datetime.now(UTC))
     return updated > 0
 
@@ -71,15 +74,61 @@ def _bearer_token(request: Request) -> str:
     return token
 
 
+class KeyCache:
+    """Key hash -> principal for `ttl` seconds, so a busy client does not pay a lookup on every
+    request. A revocation made in this process evicts at once; one made by another process (the
+    CLI, another worker) takes effect within `ttl`. A `ttl` of 0 disables the cache."""
+
+    def __init__(self, ttl: float = 0.0, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, key_hash: str) -> Principal | None:
+        entry = self._entries.get(key_hash)
+        if entry is None:
+            return None
+        if entry[0] <= time.monotonic():
+            self._entries.pop(key_hash, None)
+            return None
+        return entry[1]
+
+    def put(self, key_hash: str, principal: Principal) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.pop(next(iter(self._entries)))  # the oldest insertion
+        self._entries[key_hash] = (time.monotonic() + self.ttl, principal)
+
+    def forget(self, key_id: uuid.UUID) -> None:
+        for key_hash, (_, principal) in list(self._entries.items()):
+            if principal.key_id == key_id:
+                self._entries.pop(key_hash, None)
+
+
+KEY_CACHE = KeyCache()
+
+# One constant statement (prepared once per connection), not a QuerySet rebuilt per request.
+_LOOKUP = """
+SELECT k.id, k.owner_id, o.name FROM api_keys k JOIN owners o ON o.id = k.owner_id
+WHERE k.key_hash = $1 AND k.revoked_at IS NULL
+"""
+
+
+async def _lookup(key_hash: str) -> Principal | None:
+    rows = await connections.get("default").execute_query_dict(_LOOKUP, [key_hash])
+    if not rows:
+        return None
+    return Principal(owner_id=rows[0]["owner_id"], owner_name=rows[0]["name"], key_id=rows[0]["id"])
+
+
 async def authenticate(request: Request) -> Principal:
-    token = _bearer_token(request)
-    row = await ApiKey.filter(key_hash=hash_key(token), revoked_at=None).values(
-        "id", "owner_id", "owner__name"
-    )
-    if not row:
-        raise Unauthorized("The API key is unknown or revoked")
-    principal = Principal(
-        owner_id=row[0]["owner_id"], owner_name=row[0]["owner__name"], key_id=row[0]["id"]
-    )
+    key_hash = hash_key(_bearer_token(request))
+    principal = KEY_CACHE.get(key_hash)
+    if principal is None:
+        principal = await _lookup(key_hash)
+        if principal is None:
+            raise Unauthorized("The API key is unknown or revoked")
+        KEY_CACHE.put(key_hash, principal)
     request.state.owner = principal.owner_name
     return principal

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     read_db_pool_min: int = Field(default=1, ge=0, le=1000)
     read_db_pool_max: int = Field(default=10, ge=1, le=1000)
     db_acquire_timeout: float = Field(default=5.0, gt=0, le=300)
+    auth_cache_ttl: float = Field(default=5.0, ge=0, le=300)
     db_statement_cache_size: int = Field(default=100, ge=0)
     # How long start-up keeps retrying an unreachable database before giving up.
     db_connect_timeout: float = Field(default=30.0, gt=0, le=3600)

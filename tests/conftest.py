@@ -22,6 +22,8 @@ from notes_service.app import create_app
 from notes_service.embedded import EmbeddedPostgres
 from notes_service.settings import PROJECT_DIR, Settings
 
+# Short, so that tests can wait out a revocation made by another process.
+AUTH_CACHE_TTL = 0.3
 DOMAIN_TABLES = (
     "idempotency_keys",
     "tombstones",
@@ -102,6 +104,7 @@ def settings(database_url: str) -> Settings:
         cursor_secret="test-cursor-secret-not-for-production",
         database_url=database_url,
         db_pool_max=5,
+        auth_cache_ttl=AUTH_CACHE_TTL,
         read_db_pool_max=5,
     )
 

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 from tortoise.exceptions import IntegrityError
 
 from notes_service import auth
 from notes_service.notes.models import ApiKey, Owner
-from tests.conftest import run_cli
+from tests.conftest import AUTH_CACHE_TTL, run_cli
 from tests.factories import api_key
 
 
@@ -84,6 +88,29 @@ async def test_keys_cli_creates_lists_and_revokes(
 
     revoked = run_cli("keys", "revoke", key_id, database_url=database_url)
     assert revoked.returncode == 0, revoked.stderr
+    await asyncio.sleep(AUTH_CACHE_TTL)  # another process revoked it: honoured within the TTL
     assert (await client.get("/v1/notes", headers=headers)).status_code == 401
     again = run_cli("keys", "revoke", key_id, database_url=database_url)
     assert again.returncode == 1
+
+
+async def test_keys_are_cached_for_the_ttl_then_looked_up_again(client: httpx.AsyncClient) -> None:
+    key = await auth.create_key("alice")
+    headers = {"Authorization": f"Bearer {key.secret}"}
+    assert (await client.get("/v1/notes", headers=headers)).status_code == 200
+    # Revoked behind this process's back, as the CLI or another worker would.
+    await ApiKey.filter(id=key.id).update(revoked_at=datetime.now(UTC))
+    assert (await client.get("/v1/notes", headers=headers)).status_code == 200
+    await asyncio.sleep(AUTH_CACHE_TTL)
+    assert (await client.get("/v1/notes", headers=headers)).status_code == 401
+
+
+def test_the_key_cache_is_bounded() -> None:
+    cache = auth.KeyCache(ttl=60, max_entries=3)
+    principals = [auth.Principal(i, f"o{i}", uuid.uuid4()) for i in range(5)]
+    for i, principal in enumerate(principals):
+        cache.put(f"h{i}", principal)
+    assert [cache.get(f"h{i}") for i in range(5)] == [None, None, *principals[2:]]
+    cache.forget(principals[3].key_id)
+    assert cache.get("h3") is None
+    assert auth.KeyCache(ttl=0).get("h") is None

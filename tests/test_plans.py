@@ -63,3 +63,11 @@ async def test_every_sort_is_an_index_range_scan(
         index_cond = next(line for line in plan.splitlines() if "Index Cond" in line)
         assert f"(owner_id = {owner_id})" in index_cond, plan
         assert f"ROW({column}, id)" in index_cond, plan
+
+
+async def test_statements_are_planned_with_their_values(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    # A generic plan would not know the owner or the tsquery (see the read-side migration).
+    row = await app.state.read_db.fetch_one("SHOW plan_cache_mode", {})
+    assert row is not None and row["plan_cache_mode"] == "force_custom_plan"

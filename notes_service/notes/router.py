@@ -36,8 +36,12 @@ IdempotencyKeyHeader = Annotated[
 Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-def _with_etag(note: NoteOut) -> JSONResponse:
-    return JSONResponse(note.model_dump(mode="json"), headers={"ETag": etag(note.id, note.version)})
+def _with_etag(note: NoteOut) -> Response:
+    return Response(
+        note.model_dump_json(),
+        media_type="application/json",
+        headers={"ETag": etag(note.id, note.version)},
+    )
 
 
 def _created(outcome: Outcome, headers: dict[str, str]) -> JSONResponse:

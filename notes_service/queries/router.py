@@ -33,7 +33,8 @@ def clean_tag_filter(tags: list[str]) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def note_queries(request: Request) -> NoteQueries:
+# `async def`, or FastAPI would run these trivial dependencies in its thread pool.
+async def note_queries(request: Request) -> NoteQueries:
     return NoteQueries(request.app.state.read_db)
 
 
