@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BaseModel
 
 from notes_service.deps import CurrentOwner, Cursors
 from notes_service.notes.schemas import NoteOut, NotePage, clean_tag
@@ -41,10 +41,13 @@ async def note_queries(request: Request) -> NoteQueries:
 Queries = Annotated[NoteQueries, Depends(note_queries)]
 
 
-def link_next(request: Request, response: Response, next_cursor: str | None) -> None:
+def page_response(request: Request, page: BaseModel, next_cursor: str | None) -> Response:
+    """The page, serialised once (no second validation by FastAPI), with `Link: rel="next"`."""
+    headers = {}
     if next_cursor is not None:
         url = request.url.include_query_params(cursor=next_cursor)
-        response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
+        headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
+    return Response(page.model_dump_json(), media_type="application/json", headers=headers)
 
 
 def _decode_position(raw: list[Any]) -> Position:
@@ -70,7 +73,6 @@ def _encode_position(last: NoteOut, sort: str, previous: Position | None) -> lis
 @router.get("/notes", response_model=NotePage)
 async def list_notes(
     request: Request,
-    response: Response,
     owner: CurrentOwner,
     queries: Queries,
     cursors: Cursors,
@@ -82,7 +84,7 @@ async def list_notes(
     sort: Sort = "-updated_at",
     limit: Limit = 20,
     cursor: Cursor = None,
-) -> NotePage:
+) -> Response:
     filters = NoteFilter(
         tags=clean_tag_filter(tag),
         pinned=pinned,
@@ -97,5 +99,4 @@ async def list_notes(
     next_cursor = None
     if len(rows) > limit:
         next_cursor = cursors.encode(binding, _encode_position(items[-1], sort, after))
-    link_next(request, response, next_cursor)
-    return NotePage(items=items, next_cursor=next_cursor)
+    return page_response(request, NotePage(items=items, next_cursor=next_cursor), next_cursor)

@@ -16,7 +16,7 @@ from notes_service.queries.router import (
     Queries,
     TagParam,
     clean_tag_filter,
-    link_next,
+    page_response,
 )
 from notes_service.queries.sql import MARK_START, MARK_STOP
 
@@ -53,7 +53,6 @@ def _decode(raw: list[Any]) -> tuple[Mode, float, uuid.UUID]:
 @router.get("/search", response_model=SearchPage)
 async def search(
     request: Request,
-    response: Response,
     owner: CurrentOwner,
     queries: Queries,
     cursors: Cursors,
@@ -62,7 +61,7 @@ async def search(
     fuzzy: bool = False,
     limit: Limit = 20,
     cursor: Cursor = None,
-) -> SearchPage:
+) -> Response:
     if "\x00" in q or not q.strip():
         raise ValidationFailed([{"loc": ["query", "q"], "msg": "must contain text, and no NUL"}])
     tags = clean_tag_filter(tag)
@@ -84,5 +83,4 @@ async def search(
     if len(rows) > limit:
         last = items[-1]
         next_cursor = cursors.encode(binding, [mode, last.rank, str(last.id)])
-    link_next(request, response, next_cursor)
-    return SearchPage(items=items, next_cursor=next_cursor)
+    return page_response(request, SearchPage(items=items, next_cursor=next_cursor), next_cursor)
