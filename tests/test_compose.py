@@ -102,3 +102,12 @@ def test_dockerfile_runs_a_real_command() -> None:
             break
     else:
         raise AssertionError("the Dockerfile has no CMD")
+
+
+def test_production_services_must_be_given_a_cursor_secret(services: dict[str, Any]) -> None:
+    # Settings refuse the development cursor secret outside development; compose must not start
+    # such a service without one, so the variable is required (`${VAR:?message}`).
+    for service in services.values():
+        environment = service.get("environment", {})
+        if environment.get("NOTES_ENV", "development") != "development":
+            assert ":?" in environment["NOTES_CURSOR_SECRET"]
