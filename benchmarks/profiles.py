@@ -1,0 +1,64 @@
+"""Sample the service worker with py-spy under load, and summarise the collapsed stacks."""
+
+from __future__ import annotations
+
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+from benchmarks.servers import BIN
+
+
+def ensure_py_spy() -> Path:
+    py_spy = BIN / "py-spy"
+    if not py_spy.exists():
+        subprocess.run([str(BIN / "pip"), "install", "--quiet", "py-spy"], check=True)  # noqa: S603
+    return py_spy
+
+
+def record(pid: int, output: Path, seconds: float) -> subprocess.Popen[bytes]:
+    """Start sampling `pid` for `seconds`, as raw collapsed stacks; the caller waits."""
+    command = [
+        str(ensure_py_spy()), "record", "--pid", str(pid), "--duration", f"{seconds:g}",
+        "--rate", "250", "--format", "raw", "--output", str(output), "--nonblocking",
+    ]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+
+
+def _frame_name(frame: str) -> str:
+    # py-spy raw frames look like `function (path/to/module.py:123)`; drop the line number.
+    name, _, where = frame.partition(" (")
+    module = where.rsplit(":", 1)[0]
+    for marker in ("site-packages/", "/wtb/", "/lib/python3.11/"):
+        if marker in module:
+            module = module.split(marker, 1)[1]
+    return f"{name} ({module})"
+
+
+def summarise(path: Path, top: int = 25) -> list[tuple[str, float, float]]:
+    """(frame, inclusive %, self %) of the busiest frames, busiest first."""
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [_frame_name(f) for f in stack.split(";")]
+        total += count
+        for frame in set(frames):
+            inclusive[frame] += count
+        own[frames[-1]] += count
+    if total == 0:
+        return []
+    return [
+        (frame, 100 * count / total, 100 * own[frame] / total)
+        for frame, count in inclusive.most_common(top)
+    ]
+
+
+def top_self(path: Path, top: int = 15) -> list[tuple[str, float]]:
+    rows = summarise(path, top=10_000)
+    rows.sort(key=lambda row: row[2], reverse=True)
+    return [(frame, own) for frame, _, own in rows[:top]]
