@@ -82,6 +82,7 @@ class WrkResult:
     p99_ms: float
     max_ms: float
     peak_rss_mb: float | None = None
+    worker_cpu: float | None = None  # % of one core used by the service worker
 
     @property
     def rps(self) -> float:
@@ -130,7 +131,8 @@ def run_wrk(
 
 
 class RssSampler:
-    """Samples the resident memory of a process and its children on a background thread."""
+    """Samples the resident memory of a process and its children on a background thread, and
+    measures the CPU they use between two calls of `window`."""
 
     def __init__(self, pid: int, interval: float = 0.2) -> None:
         self._process = psutil.Process(pid)
@@ -140,6 +142,7 @@ class RssSampler:
         self._peak = 0
         self._window_peak = 0
         self._thread = threading.Thread(target=self._run, daemon=True)
+        self._window_started = (time.monotonic(), self._cpu_seconds())
 
     def start(self) -> None:
         self._thread.start()
@@ -156,6 +159,13 @@ class RssSampler:
         except psutil.Error:
             return 0
 
+    def _cpu_seconds(self) -> float:
+        try:
+            processes = [self._process, *self._process.children(recursive=True)]
+            return float(sum(sum(p.cpu_times()[:2]) for p in processes))
+        except psutil.Error:
+            return 0.0
+
     def _run(self) -> None:
         while not self._stop.is_set():
             rss = self._rss()
@@ -164,11 +174,14 @@ class RssSampler:
                 self._window_peak = max(self._window_peak, rss)
             time.sleep(self._interval)
 
-    def take_window_peak_mb(self) -> float:
-        """The peak since the previous call, in MiB."""
+    def window(self) -> tuple[float, float]:
+        """Peak RSS in MiB and CPU use in % of one core since the previous call."""
+        now, cpu = time.monotonic(), self._cpu_seconds()
+        started, cpu_before = self._window_started
+        self._window_started = (now, cpu)
         with self._lock:
             peak, self._window_peak = self._window_peak, self._rss()
-        return peak / 2**20
+        return peak / 2**20, 100 * (cpu - cpu_before) / max(now - started, 1e-9)
 
     @property
     def peak_mb(self) -> float:

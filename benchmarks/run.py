@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,15 +27,12 @@ import httpx
 
 from benchmarks import profiles, seed
 from benchmarks.load import RssSampler, Scenario, WrkResult, run_wrk
+from benchmarks.report import DEEP_PAGE, RESULTS, Row, render, write_results
 from benchmarks.servers import ROOT, Server, cli, create_key, free_port, service_env
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 PROFILES = ROOT / "benchmarks" / "profiles"
-START_MARK, END_MARK = "<!-- results:start -->", "<!-- results:end -->"
 ROTATING_IDS = 20_000
-DEEP_PAGE = 100
-RSS_LIMIT_MB = 200.0
 
 
 def _env_int(name: str, default: int) -> int:
@@ -54,13 +52,6 @@ class Settings:
     @property
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:5432/{self.database}"
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    label: str
-    result: WrkResult
-    target: float | None = None  # minimum throughput ratio to the baseline
 
 
 def log(message: str) -> None:
@@ -132,12 +123,13 @@ def measure(
             scenario, workdir, duration=settings.warmup, threads=threads, connections=connections
         )
     if sampler is not None:
-        sampler.take_window_peak_mb()
+        sampler.window()
     result = run_wrk(
         scenario, workdir, duration=settings.duration, threads=threads, connections=connections
     )
     if sampler is not None:
-        result = replace(result, peak_rss_mb=sampler.take_window_peak_mb())
+        rss, cpu = sampler.window()
+        result = replace(result, peak_rss_mb=rss, worker_cpu=cpu)
     log(
         f"  {result.rps:,.0f} req/s  p50 {result.p50_ms:.1f} ms  p99 {result.p99_ms:.1f} ms"
         f"  errors {result.errors}"
@@ -145,74 +137,6 @@ def measure(
     if result.errors:
         raise RuntimeError(f"{scenario.name}: {result.errors} failed requests")
     return result
-
-
-def _verdict(ok: bool) -> str:
-    return "yes" if ok else "**no**"
-
-
-def render(
-    facts: dict[str, str],
-    baselines: list[WrkResult],
-    rows: list[Row],
-    pages: dict[str, tuple[WrkResult, WrkResult]],
-    peak_rss: float,
-) -> str:
-    base = sum(b.rps for b in baselines) / len(baselines)
-    out = ["## Measured", ""]
-    out += [f"- {name}: {value}" for name, value in facts.items()]
-    out += [
-        "",
-        "Ratios divide by the mean of the two baseline runs (the first and the last run), "
-        f"**{base:,.0f} req/s**.",
-        "",
-        "| path | req/s | p50 ms | p99 ms | p99/p50 | x baseline | target | met | "
-        "p99 ≤ 3xp50 | peak RSS MiB |",
-        "|---|--:|--:|--:|--:|--:|--:|:-:|:-:|--:|",
-    ]
-    for row in rows:
-        r = row.result
-        ratio = r.rps / base
-        spread = r.p99_ms / r.p50_ms if r.p50_ms else float("inf")
-        target = f"≥ {row.target:.1f}x" if row.target is not None else "—"
-        met = _verdict(ratio >= row.target) if row.target is not None else "—"
-        rss = f"{r.peak_rss_mb:.0f}" if r.peak_rss_mb is not None else "—"
-        out.append(
-            f"| {row.label} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {spread:.1f} "
-            f"| {ratio:.2f}x | {target} | {met} | {_verdict(spread <= 3)} | {rss} |"
-        )
-    out += [
-        "",
-        f"Keyset depth: page {DEEP_PAGE} against page 1 of `GET /v1/notes?limit=20` "
-        "(target: within 1.2x the first page's latency).",
-        "",
-        "| load | page 1 p50 ms | page 100 p50 ms | ratio | page 1 p99 ms | page 100 p99 ms "
-        "| met |",
-        "|---|--:|--:|--:|--:|--:|:-:|",
-    ]
-    for load, (first, deep) in pages.items():
-        ratio = deep.p50_ms / first.p50_ms
-        out.append(
-            f"| {load} | {first.p50_ms:.2f} | {deep.p50_ms:.2f} | {ratio:.2f}x "
-            f"| {first.p99_ms:.2f} | {deep.p99_ms:.2f} | {_verdict(ratio <= 1.2)} |"
-        )
-    out += [
-        "",
-        f"Service worker peak RSS over the whole run: **{peak_rss:.0f} MiB** "
-        f"(target < {RSS_LIMIT_MB:.0f} MiB: {_verdict(peak_rss < RSS_LIMIT_MB)}).",
-    ]
-    return "\n".join(out) + "\n"
-
-
-def write_results(section: str) -> None:
-    text = (
-        RESULTS.read_text()
-        if RESULTS.exists()
-        else f"# Benchmark results\n\n{START_MARK}\n{END_MARK}\n"
-    )
-    head, _, rest = text.partition(START_MARK)
-    _, _, tail = rest.partition(END_MARK)
-    RESULTS.write_text(f"{head}{START_MARK}\n{section}{END_MARK}{tail}")
 
 
 def _git_commit() -> str:
@@ -230,6 +154,20 @@ def _wrk_version() -> str:
     return (done.stdout + done.stderr).splitlines()[0].split(" [")[0]
 
 
+def custom_plans(
+    service: Server, scenario: Scenario, settings: Settings, workdir: Path
+) -> WrkResult:
+    """What-if, with no code change: the search again once PostgreSQL is told to plan every
+    execution for its actual binds instead of switching to a generic plan after five."""
+    asyncio.run(seed.set_plan_cache_mode(ADMIN_URL, settings.database, "force_custom_plan"))
+    try:
+        service.stop()
+        service.start("/healthz")
+        return measure(replace(scenario, name="search_rare_custom_plans"), settings, workdir, None)
+    finally:
+        asyncio.run(seed.set_plan_cache_mode(ADMIN_URL, settings.database, None))
+
+
 def profile(service: Server, scenarios: list[Scenario], settings: Settings, workdir: Path) -> None:
     PROFILES.mkdir(exist_ok=True)
     for scenario in scenarios:
@@ -237,10 +175,16 @@ def profile(service: Server, scenarios: list[Scenario], settings: Settings, work
         log(f"py-spy record on the service worker: {scenario.name} -> {output.name}")
         sampler = profiles.record(service.pid, output, seconds=settings.duration - 2)
         run_wrk(scenario, workdir, duration=settings.duration)
-        sampler.wait()
-        print(f"\n{scenario.name}: busiest frames (inclusive %, self %)")
-        for frame, inclusive, own in profiles.summarise(output):
-            print(f"  {inclusive:5.1f} {own:5.1f}  {frame}")
+        code = sampler.wait()
+        log(f"py-spy exit {code}, {output.stat().st_size if output.exists() else -1} bytes")
+        for _ in range(50):  # py-spy may still be flushing the file as it exits
+            if output.exists() and output.stat().st_size > 0:
+                break
+            time.sleep(0.1)
+        print(f"\n{scenario.name}: where the worker's CPU goes (inclusive %, self %)")
+        for frame, inclusive, own in profiles.watched(output):
+            if inclusive >= 0.5:
+                print(f"  {inclusive:5.1f} {own:5.1f}  {frame}")
         print(f"{scenario.name}: most self time")
         for frame, own in profiles.top_self(output):
             print(f"  {own:5.1f}  {frame}")
@@ -253,6 +197,7 @@ def main() -> int:
     load_before = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     servers: list[Server] = []
     sampler: RssSampler | None = None
+    base_sampler: RssSampler | None = None
     try:
         key, owner, report = prepare_database(settings)
         ids = [str(i) for i in asyncio.run(seed.sample_note_ids(settings.url, owner, ROTATING_IDS))]
@@ -272,6 +217,8 @@ def main() -> int:
         facts = probe(service, baseline, key, ids[0])
         sampler = RssSampler(service.pid)
         sampler.start()
+        base_sampler = RssSampler(baseline.pid)
+        base_sampler.start()
 
         auth = {"Authorization": f"Bearer {key}"}
         svc = service.url
@@ -294,10 +241,10 @@ def main() -> int:
         def run(scenario: Scenario) -> WrkResult:
             return measure(scenario, settings, workdir, sampler)
 
-        baseline_first = measure(base_scenario, settings, workdir, None)
+        baseline_first = measure(base_scenario, settings, workdir, base_sampler)
         got, first, deep = run(note_get), run(first_page), run(deep_page)
         rare, posted = run(search_rare), run(post)
-        baseline_last = measure(base_scenario, settings, workdir, None)
+        baseline_last = measure(base_scenario, settings, workdir, base_sampler)
         posted_label = "with 3 tags" if facts["tags"] else "(no tags)"
         rows = [
             Row("baseline `GET /items/{id}` (first run)", baseline_first),
@@ -323,6 +270,9 @@ def main() -> int:
             Row(f"`GET /v1/search?q={seed.COMMON_WORD}` (~13% match; one client, 8 s)", common)
         )
         peak = sampler.peak_mb
+        sampler.stop()
+        sampler = None
+        custom = custom_plans(service, search_rare, settings, workdir)
         if report is not None:
             seeded = (
                 f"{report.notes:,} notes, {report.bench_notes:,} of them the bench owner's "
@@ -342,12 +292,14 @@ def main() -> int:
             "machine": f"{os.cpu_count()} cores shared by wrk, both servers and PostgreSQL; "
             f"Python {platform.python_version()}; load average before the run {load_before}",
             "tools": f"{_wrk_version()}; wrk -t2 -c32 -d{settings.duration:g}s after a "
-            f"{settings.warmup:g}s warm-up per path; one uvicorn worker per server",
+            f"{settings.warmup:g}s warm-up per path; one uvicorn worker per server, both with "
+            "`--log-level warning --no-access-log`",
+            "load average after the run": "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg()),
             "data": seeded,
             "single-row ids": f"{len(ids):,} random ids of existing bench notes, round robin",
             "POST tags probe": tags_note,
         }
-        section = render(about, [baseline_first, baseline_last], rows, pages, peak)
+        section = render(about, [baseline_first, baseline_last], rows, pages, peak, custom)
         print()
         print(section)
         write_results(section)
@@ -356,8 +308,9 @@ def main() -> int:
             profile(service, [note_get, post, first_page], settings, workdir)
         return 0
     finally:
-        if sampler is not None:
-            sampler.stop()
+        for running in (sampler, base_sampler):
+            if running is not None:
+                running.stop()
         for server in servers:
             server.stop()
         if settings.keep_db:

@@ -232,12 +232,12 @@ async def sample_note_ids(url: str, owner: int, count: int) -> list[uuid.UUID]:
     return [row["id"] for row in rows]
 
 
-async def wait_for_idle(url: str, timeout: float = 60.0) -> None:
+async def wait_for_idle(url: str, within: float = 60.0) -> None:
     """Wait until no other query runs in the database: a slow query that wrk gave up on keeps
     running in PostgreSQL and would otherwise steal CPU from the next measurement."""
     conn = await asyncpg.connect(url)
     try:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             busy = await conn.fetchval(
                 """SELECT count(*) FROM pg_stat_activity
@@ -247,5 +247,17 @@ async def wait_for_idle(url: str, timeout: float = 60.0) -> None:
             if busy == 0:
                 return
             await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
+
+
+async def set_plan_cache_mode(admin_url: str, name: str, mode: str | None) -> None:
+    """Set (or with None, reset) the database default of `plan_cache_mode`; new sessions see it."""
+    conn = await asyncpg.connect(admin_url)
+    try:
+        if mode is None:
+            await conn.execute(f'ALTER DATABASE "{name}" RESET plan_cache_mode')
+        else:
+            await conn.execute(f"ALTER DATABASE \"{name}\" SET plan_cache_mode = '{mode}'")
     finally:
         await conn.close()
