@@ -86,3 +86,38 @@ def top_self(path: Path, top: int = 15) -> list[tuple[str, float]]:
     rows = summarise(path, top=10_000)
     rows.sort(key=lambda row: row[2], reverse=True)
     return [(frame, own) for frame, _, own in rows[:top]]
+
+
+# Library -> path fragments. A sample is charged to the innermost frame that matches one, so
+# stdlib helpers (copy, json, uuid) count towards the library that called them.
+LIBRARIES = (
+    ("asyncpg driver", ("asyncpg/",)),
+    ("Tortoise + pypika", ("tortoise/", "pypika_tortoise/")),
+    ("databases + SQLAlchemy", ("databases/", "sqlalchemy/")),
+    ("pydantic", ("pydantic",)),
+    ("notes_service", ("notes_service/",)),
+    (
+        "FastAPI/Starlette/uvicorn/asyncio",
+        ("fastapi/", "starlette/", "uvicorn/", "anyio/", "asyncio/"),
+    ),
+)
+
+
+def by_library(path: Path) -> list[tuple[str, float]]:
+    """Share of the event-loop thread's samples per library, largest first."""
+    shares: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack.startswith("<module>") or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        library = "other"
+        for frame in reversed(stack.split(";")):
+            match = [name for name, parts in LIBRARIES if any(p in frame for p in parts)]
+            if match:
+                library = match[0]
+                break
+        shares[library] += count
+    return [(name, 100 * count / total) for name, count in shares.most_common()] if total else []

@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -175,16 +174,16 @@ def profile(service: Server, scenarios: list[Scenario], settings: Settings, work
         log(f"py-spy record on the service worker: {scenario.name} -> {output.name}")
         sampler = profiles.record(service.pid, output, seconds=settings.duration - 2)
         run_wrk(scenario, workdir, duration=settings.duration)
-        code = sampler.wait()
-        log(f"py-spy exit {code}, {output.stat().st_size if output.exists() else -1} bytes")
-        for _ in range(50):  # py-spy may still be flushing the file as it exits
-            if output.exists() and output.stat().st_size > 0:
-                break
-            time.sleep(0.1)
+        if sampler.wait() != 0:
+            log(f"py-spy failed on {scenario.name}; is ptrace allowed here?")
+            continue
         print(f"\n{scenario.name}: where the worker's CPU goes (inclusive %, self %)")
         for frame, inclusive, own in profiles.watched(output):
             if inclusive >= 0.5:
                 print(f"  {inclusive:5.1f} {own:5.1f}  {frame}")
+        print(f"{scenario.name}: by library (innermost matching frame)")
+        for library, share in profiles.by_library(output):
+            print(f"  {share:5.1f}  {library}")
         print(f"{scenario.name}: most self time")
         for frame, own in profiles.top_self(output):
             print(f"  {own:5.1f}  {frame}")
