@@ -144,7 +144,7 @@ def _git_commit() -> str:
         return done.stdout.strip()
 
     return git("rev-parse", "--short", "HEAD") + (
-        " (dirty)" if git("status", "--porcelain") else ""
+        " (dirty)" if git("status", "--porcelain", "--", ".", ":!benchmarks/RESULTS.md") else ""
     )
 
 
