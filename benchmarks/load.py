@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import threading
 import time
@@ -190,3 +191,16 @@ class RssSampler:
 
     def current_mb(self) -> float:
         return self._rss() / 2**20
+
+
+def median_of(results: list[WrkResult]) -> WrkResult:
+    """One result for several rounds of the same scenario: summed counts, median percentiles."""
+    return WrkResult(
+        requests=sum(r.requests for r in results),
+        seconds=sum(r.seconds for r in results),
+        errors=sum(r.errors for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p90_ms=statistics.median(r.p90_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+        max_ms=max(r.max_ms for r in results),
+    )

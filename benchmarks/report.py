@@ -55,7 +55,7 @@ def render(
         rss = f"{r.peak_rss_mb:.0f}" if r.peak_rss_mb is not None else "—"
         cpu = f"{r.worker_cpu:.0f}%" if r.worker_cpu is not None else "—"
         out.append(
-            f"| {row.label} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {spread:.1f} "
+            f"| {row.label} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {spread:.2f} "
             f"| {ratio:.2f}x | {target} | {met} | {_verdict(spread <= 3)} | {cpu} | {rss} |"
         )
     out += [

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from benchmarks import profiles, seed
-from benchmarks.load import RssSampler, Scenario, WrkResult, run_wrk
+from benchmarks.load import RssSampler, Scenario, WrkResult, median_of, run_wrk
 from benchmarks.report import DEEP_PAGE, RESULTS, Row, render, write_results
 from benchmarks.servers import ROOT, Server, cli, create_key, free_port, service_env
 
@@ -153,6 +153,35 @@ def _wrk_version() -> str:
     return (done.stdout + done.stderr).splitlines()[0].split(" [")[0]
 
 
+def interleaved(
+    a: Scenario,
+    b: Scenario,
+    settings: Settings,
+    workdir: Path,
+    *,
+    rounds: int,
+    seconds: float,
+    connections: int,
+) -> tuple[WrkResult, WrkResult]:
+    """Alternate short runs of a and b, so that load drifting on the shared machine hits both
+    alike; the medians of the rounds."""
+    threads = min(2, connections)
+    asyncio.run(seed.wait_for_idle(settings.url))
+    log(f"wrk -t{threads} -c{connections}: {a.name} / {b.name}, {rounds} x {seconds:g}s each")
+    runs: dict[str, list[WrkResult]] = {a.name: [], b.name: []}
+    for _ in range(rounds):
+        for scenario in (a, b):
+            result = run_wrk(
+                scenario, workdir, duration=seconds, threads=threads, connections=connections
+            )
+            if result.errors:
+                raise RuntimeError(f"{scenario.name}: {result.errors} failed requests")
+            runs[scenario.name].append(result)
+    first, second = median_of(runs[a.name]), median_of(runs[b.name])
+    log(f"  p50 {first.p50_ms:.2f} ms / {second.p50_ms:.2f} ms")
+    return first, second
+
+
 def custom_plans(
     service: Server, scenario: Scenario, settings: Settings, workdir: Path
 ) -> WrkResult:
@@ -254,14 +283,15 @@ def main() -> int:
             Row(f"`GET /v1/search?q={seed.RARE_WORD}` (0.1% of notes match)", rare, 0.8),
             Row(f"`POST /v1/notes` {posted_label}", posted, 0.5),
         ]
-        one = replace(settings, duration=min(settings.duration, 8.0))
         pages = {
-            "wrk -t2 -c32 (the runs above)": (first, deep),
-            "wrk -t1 -c1 (one client, 8 s)": (
-                measure(first_page, one, workdir, sampler, connections=1, threads=1),
-                measure(deep_page, one, workdir, sampler, connections=1, threads=1),
+            "wrk -t2 -c32, 3 alternating 5 s rounds each (medians)": interleaved(
+                first_page, deep_page, settings, workdir, rounds=3, seconds=5, connections=32
+            ),
+            "wrk -t1 -c1, 5 alternating 2 s rounds each (medians)": interleaved(
+                first_page, deep_page, settings, workdir, rounds=5, seconds=2, connections=1
             ),
         }
+        one = replace(settings, duration=min(settings.duration, 8.0))
         # A word in ~13% of the notes: ts_rank over every match takes most of a second, so at
         # 32 connections requests would time out; one client shows the cost per request.
         common = measure(search_common, one, workdir, sampler, connections=1, threads=1)
