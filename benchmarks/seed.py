@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-# 200 common English words: every note body draws 24 of them, so each word is in ~11% of notes.
+# 200 common English words: a title draws 3 and a body 24, so each word is in ~13% of notes.
 _VOCABULARY = """
 about above account across action active actual address advice afternoon agent agree airport
 album alarm alert amount animal answer apple april area argument arrival article artist august
