@@ -67,14 +67,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     # Added last, so outermost: it sees the final status of every response.
     app.add_middleware(ObserveRequests, metrics=metrics)
-    app.include_router(ops.router)
-    app.include_router(docs.router)
+    # Routes are matched in order: the hottest (a single note) first.
+    app.include_router(notes_router)
     app.include_router(queries_router)
     app.include_router(search_router)
     app.include_router(feeds_router)
-    app.include_router(notes_router)
     app.include_router(trash_router)
     app.include_router(transfer_router)
+    app.include_router(ops.router)
+    app.include_router(docs.router)
     return app
 
 

@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 from tortoise.exceptions import DBConnectionError, DoesNotExist, IntegrityError
 
 logger = logging.getLogger(__name__)
@@ -185,7 +186,7 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         error = NotFound("No route matches this path")
     elif exc.status_code == 405:
-        error = MethodNotAllowed(headers=exc.headers)
+        error = MethodNotAllowed(headers={"Allow": ", ".join(_allowed_methods(request))})
     elif exc.status_code == 413:
         error = PayloadTooLarge(str(exc.detail))
     elif exc.status_code == 400:
@@ -194,6 +195,17 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
         error = AppError(str(exc.detail))
         error.status, error.title = exc.status_code, str(exc.detail)
     return problem_response(error, _request_id(request))
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts for this path. (Starlette's own Allow header names only
+    the first route that matched the path, e.g. POST but not GET for /v1/notes.)"""
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 async def _does_not_exist(request: Request, exc: Exception) -> Response:
