@@ -46,17 +46,20 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
-def run_cli(*args: str, database_url: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run `python -m notes_service ...` as an operator would."""
-    environment = {**os.environ, "NOTES_DATABASE_URL": database_url, **env}
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run `python -m notes_service ...` as an operator would, with exactly `env`."""
     return subprocess.run(
         [sys.executable, "-m", "notes_service", *args],
         cwd=PROJECT_DIR,
-        env=environment,
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def run_cli(*args: str, database_url: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return cli(*args, env={**os.environ, "NOTES_DATABASE_URL": database_url, **env})
 
 
 @pytest.fixture(scope="session")

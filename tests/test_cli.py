@@ -15,7 +15,7 @@ import pytest
 
 from notes_service.embedded import EmbeddedPostgres
 from notes_service.settings import PROJECT_DIR
-from tests.conftest import _free_port
+from tests.conftest import _free_port, cli
 
 
 @pytest.fixture
@@ -29,21 +29,10 @@ def embedded_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     EmbeddedPostgres(tmp_path / "pgdata", int(env["NOTES_EMBEDDED_PORT"])).stop()
 
 
-def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "notes_service", *args],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_serve_with_no_url_runs_on_the_embedded_database(
     embedded_env: dict[str, str], tmp_path: Path
 ) -> None:
-    created = _cli("keys", "create", "--owner", "dora", env=embedded_env)
+    created = cli("keys", "create", "--owner", "dora", env=embedded_env)
     assert created.returncode == 0, created.stderr
     secret = created.stdout.split("key:", 1)[1].split()[0]
     data_dir = tmp_path / "pgdata"
@@ -87,7 +76,7 @@ def test_embedded_port_in_use_is_one_clear_line(embedded_env: dict[str, str]) ->
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         embedded_env["NOTES_EMBEDDED_PORT"] = str(busy.getsockname()[1])
-        result = _cli("migrate", env=embedded_env)
+        result = cli("migrate", env=embedded_env)
     assert result.returncode == 1
     assert "is in use; set NOTES_EMBEDDED_PORT" in result.stderr
     assert "Traceback" not in result.stderr

@@ -129,14 +129,20 @@ def _content_changes(
     return changes, new_tags
 
 
+async def _locked_live(owner_id: int, note_id: uuid.UUID, if_match: EntityTags | None) -> Note:
+    """The note, row-locked for this transaction; it must match `if_match` and not be trashed."""
+    note = await locked(owner_id, note_id)
+    require_match(if_match, note)
+    if note.deleted_at is not None:
+        raise NoteTrashed(note_id)
+    return note
+
+
 async def update_note(
     owner_id: int, note_id: uuid.UUID, patch: NoteUpdate, if_match: EntityTags | None
 ) -> NoteOut:
     async with in_transaction() as db:
-        note = await locked(owner_id, note_id)
-        require_match(if_match, note)
-        if note.deleted_at is not None:
-            raise NoteTrashed(note_id)
+        note = await _locked_live(owner_id, note_id, if_match)
         current = await tags.names_of(db, note.id)
         changes, new_tags = _content_changes(note, patch.changes(), current)
         if not changes and new_tags is None:
@@ -148,10 +154,7 @@ async def restore_revision(
     owner_id: int, note_id: uuid.UUID, version: int, if_match: EntityTags | None
 ) -> NoteOut:
     async with in_transaction() as db:
-        note = await locked(owner_id, note_id)
-        require_match(if_match, note)
-        if note.deleted_at is not None:
-            raise NoteTrashed(note_id)
+        note = await _locked_live(owner_id, note_id, if_match)
         revision = await revisions.one(note.id, version)
         current = await tags.names_of(db, note.id)
         fields = {k: getattr(revision, k) for k in CONTENT_FIELDS}
