@@ -1,73 +1,200 @@
-"""Every list sort is served by an index range scan: no Sort node, whatever the page."""
+"""Every hot read statement keeps an index plan once PostgreSQL switches a prepared statement to
+its generic plan (after the fifth execution), with no `plan_cache_mode` set anywhere; search,
+planned per execution, picks its plan by how common the words are."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 from tortoise import connections
 
-from notes_service.queries import sql
+from notes_service.queries import search_sql, sql
+from notes_service.queries.database import ReadDatabase
+from notes_service.queries.repository import NoteQueries
+from notes_service.settings import Settings
 from tests.factories import owner_with_key
 
+# 4,000 notes per owner; "common" is in every other note, "rare" in one in a thousand.
 SEED = """
 INSERT INTO notes (id, owner_id, title, body, pinned, archived, version, created_at, updated_at)
-SELECT gen_random_uuid(), o.id, 'note ' || g, 'body of note ' || g, g % 10 = 0, g % 7 = 0, 1,
+SELECT gen_random_uuid(), o.id, 'note ' || g,
+       'body of note ' || g || CASE WHEN g % 2 = 0 THEN ' common' ELSE '' END
+                            || CASE WHEN g % 1000 = 7 THEN ' rare' ELSE '' END,
+       g % 10 = 0, g % 7 = 0, 1,
        now() - g * interval '1 minute', now() - (g % 500) * interval '1 second'
 FROM generate_series(1, 4000) AS g, owners o;
-ANALYZE notes;
+INSERT INTO tags (owner_id, name) SELECT o.id, 'tag' || k FROM owners o, generate_series(1, 8) k;
+INSERT INTO note_tags (note_id, tag_id)
+SELECT n.id, t.id FROM notes n JOIN tags t ON t.owner_id = n.owner_id
+WHERE t.name = 'tag' || (1 + abs(hashtext(n.id::text)) % 8);
+ANALYZE;
 """
 
 
-async def _plan(app: FastAPI, statement: str, values: dict[str, object]) -> str:
-    rows = await app.state.read_db.fetch_all("EXPLAIN " + statement, values)
-    return "\n".join(str(row["QUERY PLAN"]) for row in rows)
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "ARRAY[" + ",".join(_literal(v) for v in value) + "]::text[]"
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return "'" + text.replace("'", "''") + "'"
 
 
-@pytest.mark.parametrize("sort", list(sql.SORTS))
-@pytest.mark.parametrize("after_cursor", [False, True])
-async def test_every_sort_is_an_index_range_scan(
-    client: httpx.AsyncClient, app: FastAPI, sort: str, after_cursor: bool
-) -> None:
-    owner_id, _ = await owner_with_key("alice")
+@pytest.fixture
+async def seeded(client: httpx.AsyncClient, database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    await owner_with_key("alice")
     for name in ("bob", "carol", "dave"):
         await owner_with_key(name)
     await connections.get("default").execute_script(SEED)
+    conn = await asyncpg.connect(database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
-    values: dict[str, object] = {
+
+async def _generic_plan(
+    conn: asyncpg.Connection, statement: sql.Statement, values: dict[str, Any]
+) -> str:
+    """The plan of `statement` after six runs as a prepared statement (asyncpg's cache runs it
+    so): whichever plan PostgreSQL then picks, and the generic plan itself, which it may pick
+    later, must both stay off a sequential scan of the notes. Returns the generic plan."""
+    name = f"p_{uuid.uuid4().hex[:8]}"
+    await conn.execute(f"PREPARE {name} AS {statement.sql}")
+    call = f"{name}({', '.join(_literal(v) for v in statement.args(values))})"
+    for _ in range(6):
+        await conn.execute(f"EXECUTE {call}")
+    plans = []
+    for mode in ("auto", "force_generic_plan"):
+        await conn.execute(f"SET plan_cache_mode = {mode}")
+        plans.append("\n".join(row[0] for row in await conn.fetch(f"EXPLAIN EXECUTE {call}")))
+    await conn.execute(f"DEALLOCATE {name}; RESET plan_cache_mode")
+    for plan in plans:
+        assert "Seq Scan on notes" not in plan, plan
+    assert "$1" in plans[1], plans[1]  # really the generic plan: the values are parameters
+    return plans[1]
+
+
+def _values(owner_id: int, **extra: Any) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
         "owner_id": owner_id,
-        "tags": [],
-        "pinned": None,
         "archived": False,
         "trashed": False,
-        "updated_after": None,
-        "as_of": datetime.now(UTC) if sort.endswith("updated_at") else None,
-        "limit": 21,
-    }
-    if after_cursor:
-        values |= {"after_ts": datetime.now(UTC), "after_id": uuid.uuid4()}
-    plan = await _plan(app, sql.LIST_NOTES[sort, after_cursor], values)
-    column = sort.lstrip("-")
-    assert "Index Scan" in plan, plan
-    # The tags subselect (a SubPlan per row) sorts tag names; the scan itself must not sort.
-    scan = plan.split("SubPlan")[0]
-    assert "Sort" not in scan.replace("Sort Key", ""), plan
-    expected_index = (
-        "idx_notes_owner_i_aef6f5" if column == "updated_at" else "notes_owner_created_id"
+        "limit": 20,
+        "tags": ["tag1", "tag2"],
+        "pinned": True,
+        "updated_after": now.replace(year=2000),
+        "as_of": now,
+        "after_ts": now,
+        "after_id": uuid.uuid4(),
+    } | extra
+
+
+@pytest.mark.parametrize("sort", list(sql.SORTS))
+@pytest.mark.parametrize("after", [False, True])
+async def test_every_sort_keeps_an_index_range_scan(
+    seeded: asyncpg.Connection, sort: str, after: bool
+) -> None:
+    owner_id = await seeded.fetchval("SELECT id FROM owners WHERE name = 'alice'")
+    as_of = after and sort.endswith("updated_at")
+    statement = sql.list_page(
+        sort, after=after, as_of=as_of, tags=False, pinned=False, updated_after=False
     )
-    assert expected_index in plan, plan
-    if after_cursor:
-        index_cond = next(line for line in plan.splitlines() if "Index Cond" in line)
-        assert f"(owner_id = {owner_id})" in index_cond, plan
+    plan = await _generic_plan(seeded, statement, _values(owner_id))
+    column = sort.lstrip("-")
+    index = "idx_notes_owner_i_aef6f5" if column == "updated_at" else "notes_owner_created_id"
+    assert f"Index Scan Backward using {index}" in plan or f"Index Scan using {index}" in plan
+    # The tags subselect (a SubPlan per item) sorts tag names; the scan itself must not sort.
+    assert "Sort" not in plan.split("SubPlan")[0].replace("Sort Key", ""), plan
+    index_cond = next(line for line in plan.splitlines() if "Index Cond" in line)
+    assert "owner_id = $1" in index_cond, plan
+    if after:
         assert f"ROW({column}, id)" in index_cond, plan
 
 
-async def test_statements_are_planned_with_their_values(
-    client: httpx.AsyncClient, app: FastAPI
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"tags": True},
+        {"pinned": True},
+        {"updated_after": True},
+        {"tags": True, "pinned": True, "updated_after": True},
+    ],
+)
+async def test_filtered_lists_keep_an_index_plan(
+    seeded: asyncpg.Connection, filters: dict[str, bool]
 ) -> None:
-    # A generic plan would not know the owner or the tsquery (see the read-side migration).
-    row = await app.state.read_db.fetch_one("SHOW plan_cache_mode", {})
-    assert row is not None and row["plan_cache_mode"] == "force_custom_plan"
+    owner_id = await seeded.fetchval("SELECT id FROM owners WHERE name = 'alice'")
+    shape = {"tags": False, "pinned": False, "updated_after": False} | filters
+    statement = sql.list_page("-updated_at", after=True, as_of=True, **shape)
+    plan = await _generic_plan(seeded, statement, _values(owner_id))
+    # The owner's notes index, or (for a tag filter) the tagged notes by primary key.
+    assert "idx_notes_owner_i_aef6f5" in plan or "notes_pkey" in plan, plan
+
+
+async def test_summaries_and_feed_keep_index_plans(seeded: asyncpg.Connection) -> None:
+    owner_id = await seeded.fetchval("SELECT id FROM owners WHERE name = 'alice'")
+    feed = sql.Statement(sql.CHANGES_JSON, ("owner_id", "xid", "seq", "limit"))
+    plan = await _generic_plan(
+        seeded, feed, {"owner_id": owner_id, "xid": "0", "seq": 0, "limit": 100}
+    )
+    assert "notes_owner_change" in plan, plan
+    one = ("owner_id",)
+    for text in (sql.TAG_COUNTS_JSON, sql.STATS_JSON):
+        plan = await _generic_plan(seeded, sql.Statement(text, one), {"owner_id": owner_id})
+        assert "Index" in plan, plan
+
+
+async def test_no_database_setting_forces_custom_plans(seeded: asyncpg.Connection) -> None:
+    assert await seeded.fetchval("SHOW plan_cache_mode") == "auto"
+
+
+async def _search_plan(conn: asyncpg.Connection, owner_id: int, word: str) -> str:
+    statement = search_sql.search_page("fts", tags=False, after=False, as_of=False, floor=False)
+    values = {"owner_id": owner_id, "q": word, "limit": 20, "rank_limit": 100}
+    rows = await conn.fetch("EXPLAIN " + statement.sql, *statement.args(values))
+    return "\n".join(row[0] for row in rows)
+
+
+async def test_search_walks_newest_first_for_common_words_and_uses_gin_for_rare_ones(
+    seeded: asyncpg.Connection,
+) -> None:
+    owner_id = await seeded.fetchval("SELECT id FROM owners WHERE name = 'alice'")
+    common = (await _search_plan(seeded, owner_id, "common")).split("CTE Scan")[0]
+    assert "Index Scan Backward using idx_notes_owner_i_aef6f5" in common, common
+    rare = (await _search_plan(seeded, owner_id, "rare")).split("CTE Scan")[0]
+    assert "Bitmap Index Scan on notes_search_gin" in rare, rare
+
+
+async def test_search_is_planned_for_its_values_every_time(
+    seeded: asyncpg.Connection, app: FastAPI, settings: Settings
+) -> None:
+    owner_id = await seeded.fetchval("SELECT id FROM owners WHERE name = 'alice'")
+    db = ReadDatabase(settings.model_copy(update={"read_db_pool_min": 1, "read_db_pool_max": 1}))
+    await db.connect()
+    try:
+        queries = NoteQueries(db, search_rank_limit=100)
+        for _ in range(8):
+            page = await queries.search_page(owner_id, "common", (), "fts", 20, None)
+            assert page["candidates"] == 100 and page["more"]
+        statement = search_sql.search_page("fts", tags=False, after=False, as_of=False, floor=False)
+        generic = await db.fetchrow(
+            "SELECT count(*) FILTER (WHERE generic_plans > 0) AS n FROM pg_prepared_statements "
+            "WHERE statement = $1",
+            [statement.sql],
+        )
+        assert generic["n"] == 0
+    finally:
+        await db.disconnect()

@@ -1,10 +1,15 @@
 """The one module that knows about the `databases` library (archived upstream): swapping it for
-plain asyncpg means changing only this file."""
+plain asyncpg means changing only this file.
+
+`databases` owns the read pool and its lifespan. The hot statements skip its SQLAlchemy
+compilation and row wrapping: they run on the pool connection's asyncpg `raw_connection`, with
+`$n` binds, as prepared statements from asyncpg's statement cache.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, cast
 
 import databases
 
@@ -17,6 +22,7 @@ Row = Mapping[str, Any]
 class ReadDatabase:
     def __init__(self, settings: Settings) -> None:
         self._acquire_timeout = settings.db_acquire_timeout
+        self._statement_cache = settings.db_statement_cache_size > 0
         self._db = databases.Database(
             settings.read_url,
             min_size=settings.read_db_pool_min,
@@ -37,6 +43,27 @@ class ReadDatabase:
 
     async def disconnect(self) -> None:
         await self._db.disconnect()
+
+    async def fetchrow(self, sql: str, args: Sequence[Any]) -> Row:
+        """The one row of a prepared statement (after five runs PostgreSQL may switch it to a
+        generic plan: the statements are shaped for that, see `tests/test_plans.py`)."""
+        async with self._db.connection() as connection:
+            row = await connection.raw_connection.fetchrow(sql, *args)
+        assert row is not None, "the read side's JSON statements always return one row"
+        return cast(Row, row)
+
+    async def fetchrow_planned(self, sql: str, args: Sequence[Any]) -> Row:
+        """Like `fetchrow`, but planned for these values on every execution (never a generic
+        plan), for a statement whose best plan depends on them. A statement prepared for one
+        run gets a custom plan; without a statement cache (PgBouncer) every statement does."""
+        async with self._db.connection() as connection:
+            raw = connection.raw_connection
+            if self._statement_cache:
+                row = await (await raw.prepare(sql)).fetchrow(*args)
+            else:
+                row = await raw.fetchrow(sql, *args)
+        assert row is not None, "the read side's JSON statements always return one row"
+        return cast(Row, row)
 
     async def fetch_all(self, sql: str, values: Mapping[str, Any]) -> list[Row]:
         rows = await self._db.fetch_all(sql, dict(values))

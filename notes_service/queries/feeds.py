@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
@@ -21,6 +21,7 @@ from notes_service.queries.router import Cursor, Queries
 router = APIRouter(prefix="/v1", tags=["queries"])
 
 NDJSON = "application/x-ndjson"
+JSON = "application/json"
 FEED_START: tuple[str, int] = ("0", 0)
 
 
@@ -52,14 +53,15 @@ class ChangePage(BaseModel):
     has_more: bool
 
 
+# These routes pass through the JSON PostgreSQL built; `response_model` documents it.
 @router.get("/tags", response_model=list[TagCount])
-async def tag_counts(owner: CurrentOwner, queries: Queries) -> list[TagCount]:
-    return [TagCount.model_validate(dict(row)) for row in await queries.tag_counts(owner.owner_id)]
+async def tag_counts(owner: CurrentOwner, queries: Queries) -> Response:
+    return Response(await queries.tag_counts_json(owner.owner_id), media_type=JSON)
 
 
 @router.get("/stats", response_model=Stats)
-async def stats(owner: CurrentOwner, queries: Queries) -> Stats:
-    return Stats.model_validate(dict(await queries.stats(owner.owner_id)))
+async def stats(owner: CurrentOwner, queries: Queries) -> Response:
+    return Response(await queries.stats_json(owner.owner_id), media_type=JSON)
 
 
 def _feed_position(raw: list[Any]) -> tuple[str, int]:
@@ -82,27 +84,18 @@ async def changes(
     cursors: Cursors,
     limit: Annotated[int, Query(ge=1, le=100)] = 100,
     cursor: Cursor = None,
-) -> ChangePage:
+) -> Response:
     binding = cursors.binding(route="changes", owner=owner.owner_id)
     position = _feed_position(cursors.decode(cursor, binding)) if cursor else FEED_START
-    rows = await queries.changes(owner.owner_id, position, limit + 1)
-    page = rows[:limit]
-    items = [
-        Change(
-            id=row["change_id"],
-            version=row["change_version"],
-            op=row["op"],
-            note=None if row["gone"] else NoteOut.model_validate(dict(row)),
-        )
-        for row in page
-    ]
-    if page:
-        position = (page[-1]["change_xid"], page[-1]["change_seq"])
-    return ChangePage(
-        changes=items,
-        next_cursor=cursors.encode(binding, list(position)),
-        has_more=len(rows) > limit,
+    page = await queries.changes_page(owner.owner_id, position, limit)
+    if page["last_xid"] is not None:
+        position = (page["last_xid"], page["last_seq"])
+    next_cursor = cursors.encode(binding, list(position))
+    body = (
+        f'{{"changes":{page["changes"]},"next_cursor":{json.dumps(next_cursor)},'
+        f'"has_more":{"true" if page["more"] else "false"}}}'
     )
+    return Response(body, media_type=JSON)
 
 
 async def export_lines(

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from notes_service.queries import sql
+from notes_service.queries import search_sql, sql
 from notes_service.queries.database import ReadDatabase, Row
 
 
@@ -28,18 +28,39 @@ class Position:
     as_of: datetime | None
 
 
-class NoteQueries:
-    def __init__(self, db: ReadDatabase) -> None:
-        self._db = db
+@dataclass(frozen=True, slots=True)
+class SearchPosition:
+    """Where the previous search page ended, and the candidate set of that walk (see
+    `search_sql.py`): notes updated up to `as_of`, none older than `floor` when it is set."""
 
-    async def list_notes(
+    rank: float
+    id: uuid.UUID
+    as_of: datetime | None
+    floor: tuple[datetime, uuid.UUID] | None
+
+
+class NoteQueries:
+    def __init__(self, db: ReadDatabase, search_rank_limit: int = 1000) -> None:
+        self._db = db
+        self.search_rank_limit = search_rank_limit
+
+    async def list_page(
         self,
         owner_id: int,
         filters: NoteFilter,
         sort: str,
         limit: int,
         after: Position | None = None,
-    ) -> list[Row]:
+    ) -> Row:
+        """`items` (JSON text), `more`, and `last_sort` / `last_id` of the page's last item."""
+        statement = sql.list_page(
+            sort,
+            after=after is not None,
+            as_of=after is not None and after.as_of is not None,
+            tags=bool(filters.tags),
+            pinned=filters.pinned is not None,
+            updated_after=filters.updated_after is not None,
+        )
         values: dict[str, object] = {
             "owner_id": owner_id,
             "tags": list(filters.tags),
@@ -47,34 +68,53 @@ class NoteQueries:
             "archived": filters.archived,
             "trashed": filters.trashed,
             "updated_after": filters.updated_after,
-            "as_of": after.as_of if after else None,
             "limit": limit,
         }
         if after is not None:
-            values |= {"after_ts": after.sort_value, "after_id": after.id}
-        return await self._db.fetch_all(sql.LIST_NOTES[sort, after is not None], values)
+            values |= {"as_of": after.as_of, "after_ts": after.sort_value, "after_id": after.id}
+        return await self._db.fetchrow(statement.sql, statement.args(values))
 
-    async def search(
+    async def search_page(
         self,
         owner_id: int,
         q: str,
         tags: tuple[str, ...],
         mode: str,
         limit: int,
-        after: tuple[float, uuid.UUID] | None,
-    ) -> list[Row]:
+        after: SearchPosition | None,
+    ) -> Row:
+        """`items` (JSON text), `more`, `last_rank` / `last_id`, and the candidate set:
+        `candidates` and its oldest note (`oldest_ts`, `oldest_id`)."""
+        statement = search_sql.search_page(
+            mode,
+            tags=bool(tags),
+            after=after is not None,
+            as_of=after is not None and after.as_of is not None,
+            floor=after is not None and after.floor is not None,
+        )
         values: dict[str, object] = {
             "owner_id": owner_id,
             "q": q,
             "tags": list(tags),
             "limit": limit,
+            "rank_limit": self.search_rank_limit,
         }
         if after is not None:
-            values |= {"after_rank": after[0], "after_id": after[1]}
-        return await self._db.fetch_all(sql.SEARCH[mode, after is not None], values)
+            values |= {"after_rank": after.rank, "after_id": after.id, "as_of": after.as_of}
+            if after.floor is not None:
+                values |= {"floor_ts": after.floor[0], "floor_id": after.floor[1]}
+        return await self._db.fetchrow_planned(statement.sql, statement.args(values))
 
-    async def tag_counts(self, owner_id: int) -> list[Row]:
-        return await self._db.fetch_all(sql.TAG_COUNTS, {"owner_id": owner_id})
+    async def tag_counts_json(self, owner_id: int) -> str:
+        return str((await self._db.fetchrow(sql.TAG_COUNTS_JSON, [owner_id]))["body"])
+
+    async def stats_json(self, owner_id: int) -> str:
+        return str((await self._db.fetchrow(sql.STATS_JSON, [owner_id]))["body"])
+
+    async def changes_page(self, owner_id: int, after: tuple[str, int], limit: int) -> Row:
+        """`changes` (JSON text), `more`, and `last_xid` / `last_seq` of the page's last change
+        (NULL on an empty page)."""
+        return await self._db.fetchrow(sql.CHANGES_JSON, [owner_id, after[0], after[1], limit])
 
     async def stats(self, owner_id: int) -> Row:
         row = await self._db.fetch_one(sql.STATS, {"owner_id": owner_id})

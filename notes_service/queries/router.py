@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime
 
 from notes_service.deps import CurrentOwner, Cursors
-from notes_service.notes.schemas import NoteOut, NotePage, clean_tag
+from notes_service.notes.schemas import NotePage, clean_tag
 from notes_service.problems import InvalidCursor, ValidationFailed
 from notes_service.queries.repository import NoteFilter, NoteQueries, Position
 
@@ -35,19 +36,22 @@ def clean_tag_filter(tags: list[str]) -> tuple[str, ...]:
 
 # `async def`, or FastAPI would run these trivial dependencies in its thread pool.
 async def note_queries(request: Request) -> NoteQueries:
-    return NoteQueries(request.app.state.read_db)
+    state = request.app.state
+    return NoteQueries(state.read_db, state.settings.search_rank_limit)
 
 
 Queries = Annotated[NoteQueries, Depends(note_queries)]
 
 
-def page_response(request: Request, page: BaseModel, next_cursor: str | None) -> Response:
-    """The page, serialised once (no second validation by FastAPI), with `Link: rel="next"`."""
+def page_response(request: Request, items: str, next_cursor: str | None) -> Response:
+    """The page around its items' JSON (built by PostgreSQL, passed through as it is), with
+    `Link: rel="next"`; the route's `response_model` still documents it in the OpenAPI."""
     headers = {}
     if next_cursor is not None:
         url = request.url.include_query_params(cursor=next_cursor)
         headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
-    return Response(page.model_dump_json(), media_type="application/json", headers=headers)
+    body = f'{{"items":{items},"next_cursor":{json.dumps(next_cursor)}}}'
+    return Response(body, media_type="application/json", headers=headers)
 
 
 def _decode_position(raw: list[Any]) -> Position:
@@ -62,12 +66,13 @@ def _decode_position(raw: list[Any]) -> Position:
         raise InvalidCursor("The cursor is malformed") from None
 
 
-def _encode_position(last: NoteOut, sort: str, previous: Position | None) -> list[Any]:
-    column = sort.lstrip("-")
+def _encode_position(
+    sort_value: datetime, note_id: uuid.UUID, sort: str, previous: Position | None
+) -> list[Any]:
     as_of = None
-    if column == "updated_at":
+    if sort.endswith("updated_at"):
         as_of = previous.as_of if previous and previous.as_of else datetime.now(UTC)
-    return [getattr(last, column).isoformat(), str(last.id), as_of and as_of.isoformat()]
+    return [sort_value.isoformat(), str(note_id), as_of and as_of.isoformat()]
 
 
 @router.get("/notes", response_model=NotePage)
@@ -94,9 +99,9 @@ async def list_notes(
     )
     binding = cursors.binding(route="notes", owner=owner.owner_id, sort=sort, filters=filters)
     after = _decode_position(cursors.decode(cursor, binding)) if cursor else None
-    rows = await queries.list_notes(owner.owner_id, filters, sort, limit + 1, after)
-    items = [NoteOut.model_validate(dict(row)) for row in rows[:limit]]
+    page = await queries.list_page(owner.owner_id, filters, sort, limit, after)
     next_cursor = None
-    if len(rows) > limit:
-        next_cursor = cursors.encode(binding, _encode_position(items[-1], sort, after))
-    return page_response(request, NotePage(items=items, next_cursor=next_cursor), next_cursor)
+    if page["more"]:
+        position = _encode_position(page["last_sort"], page["last_id"], sort, after)
+        next_cursor = cursors.encode(binding, position)
+    return page_response(request, page["items"], next_cursor)

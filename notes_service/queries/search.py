@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-import html
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from notes_service.deps import CurrentOwner, Cursors
 from notes_service.notes.schemas import NoteOut
 from notes_service.problems import InvalidCursor, ValidationFailed
+from notes_service.queries.repository import SearchPosition
 from notes_service.queries.router import (
     Cursor,
     Limit,
@@ -18,11 +19,20 @@ from notes_service.queries.router import (
     clean_tag_filter,
     page_response,
 )
-from notes_service.queries.sql import MARK_START, MARK_STOP
 
 router = APIRouter(prefix="/v1", tags=["queries"])
 
 Mode = Literal["fts", "fuzzy"]
+
+SEARCH_DESCRIPTION = """Full-text search (`websearch_to_tsquery` syntax: `"a phrase"`, `-word`,
+`or`) over title (weighted higher) and body; `fuzzy=true`, or no word match at all, switches to
+trigram similarity on the title. Hits are ordered by `rank`, then id.
+
+**Broad searches:** only the newest `NOTES_SEARCH_RANK_LIMIT` matches (default 1,000; newest by
+`updated_at`, then id) are ranked and returned; older matches of such a query are not, so
+narrow the query (more words, a phrase, a `tag`) to reach them. A walk over several pages keeps
+the candidate set of its first page: notes updated after the first page was served are left
+out of the rest of the walk, so no note appears twice."""
 
 
 class SearchHit(NoteOut):
@@ -35,22 +45,24 @@ class SearchPage(BaseModel):
     next_cursor: str | None
 
 
-def safe_snippet(raw: str) -> str:
-    """HTML-escape the note text; only the highlight markers become raw <mark> tags."""
-    return html.escape(raw).replace(MARK_START, "<mark>").replace(MARK_STOP, "</mark>")
-
-
-def _decode(raw: list[Any]) -> tuple[Mode, float, uuid.UUID]:
+def _decode(raw: list[Any]) -> tuple[Mode, SearchPosition]:
     try:
-        mode, rank, note_id = raw
+        # Cursors from before the rank limit carry only [mode, rank, id].
+        mode, rank, note_id, as_of, floor = raw if len(raw) == 5 else [*raw, None, None]
         if mode not in ("fts", "fuzzy"):
             raise ValueError(mode)
-        return mode, float(rank), uuid.UUID(note_id)
-    except (TypeError, ValueError):
+        position = SearchPosition(
+            float(rank),
+            uuid.UUID(note_id),
+            datetime.fromisoformat(as_of) if as_of else None,
+            (datetime.fromisoformat(floor[0]), uuid.UUID(floor[1])) if floor else None,
+        )
+        return mode, position
+    except (TypeError, ValueError, IndexError):
         raise InvalidCursor("The cursor is malformed") from None
 
 
-@router.get("/search", response_model=SearchPage)
+@router.get("/search", response_model=SearchPage, description=SEARCH_DESCRIPTION)
 async def search(
     request: Request,
     owner: CurrentOwner,
@@ -68,19 +80,27 @@ async def search(
     binding = cursors.binding(route="search", owner=owner.owner_id, q=q, tags=tags, fuzzy=fuzzy)
     mode: Mode = "fuzzy" if fuzzy else "fts"
     after = None
+    # Taken before the first page is read: a note updated after it leaves the walk.
+    as_of: datetime | None = datetime.now(UTC)
     if cursor:
-        mode, rank, note_id = _decode(cursors.decode(cursor, binding))
-        after = (rank, note_id)
-    rows = await queries.search(owner.owner_id, q, tags, mode, limit + 1, after)
-    if not rows and mode == "fts" and after is None:
+        mode, after = _decode(cursors.decode(cursor, binding))
+    page = await queries.search_page(owner.owner_id, q, tags, mode, limit, after)
+    if page["candidates"] == 0 and mode == "fts" and after is None:
         mode = "fuzzy"  # nothing matched as words: tolerate typos in titles instead
-        rows = await queries.search(owner.owner_id, q, tags, mode, limit + 1, None)
-    items = [
-        SearchHit.model_validate(dict(row) | {"snippet": safe_snippet(row["snippet"])})
-        for row in rows[:limit]
-    ]
+        page = await queries.search_page(owner.owner_id, q, tags, mode, limit, None)
     next_cursor = None
-    if len(rows) > limit:
-        last = items[-1]
-        next_cursor = cursors.encode(binding, [mode, last.rank, str(last.id)])
-    return page_response(request, SearchPage(items=items, next_cursor=next_cursor), next_cursor)
+    if page["more"]:
+        if after is not None:
+            as_of, floor = after.as_of, after.floor
+        else:
+            cut = page["candidates"] >= queries.search_rank_limit
+            floor = (page["oldest_ts"], page["oldest_id"]) if cut else None
+        position = [
+            mode,
+            page["last_rank"],
+            str(page["last_id"]),
+            as_of and as_of.isoformat(),
+            floor and [floor[0].isoformat(), str(floor[1])],
+        ]
+        next_cursor = cursors.encode(binding, position)
+    return page_response(request, page["items"], next_cursor)

@@ -1,10 +1,27 @@
-"""Every raw SQL statement of the read side, as named constants with `:name` binds.
+"""Every raw SQL statement of the read side. The hot ones (`*_JSON`, `list_page`) use `$n`
+binds, run as prepared statements straight on asyncpg, and return the response's JSON built by
+PostgreSQL (see `json_sql.py`); the export and the row-by-row change feed keep `:name` binds.
 
-Variants that differ in ORDER BY or in the keyset predicate are separate constants, built
-here from fixed fragments, so each one gets its own plan and an index range scan.
+Variants that differ in ORDER BY, in the keyset predicate or in their filters are separate
+statements, built here from fixed fragments, so each one has its own plan and an index range
+scan, generic plans included (`tests/test_plans.py`).
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from notes_service.queries.json_sql import (
+    NOTE_JSON,
+    json_array,
+    json_int,
+    json_nullable,
+    json_object,
+    json_string,
+    json_timestamp,
+)
 
 # Tag names sorted by code point (COLLATE "C"), the order the write side returns them in.
 NOTE_TAGS = """
@@ -17,27 +34,53 @@ NOTE_COLUMNS = (
     "n.created_at, n.updated_at, n.deleted_at, " + NOTE_TAGS
 )
 
-# Notes carrying every tag in :tags (an empty array matches every note).
-_TAG_FILTER = """
-(cardinality(CAST(:tags AS text[])) = 0 OR n.id IN (
-    SELECT nt.note_id FROM note_tags nt JOIN tags t ON t.id = nt.tag_id
-    WHERE t.owner_id = :owner_id AND t.name = ANY(CAST(:tags AS text[]))
-    GROUP BY nt.note_id
-    HAVING count(*) = cardinality(CAST(:tags AS text[]))))
-"""
 
-# Each optional filter is a no-op when its bind is NULL, so one statement serves every
-# combination of filters.
-_NOTE_FILTERS = f"""
-n.owner_id = :owner_id
-AND {_TAG_FILTER}
-AND (CAST(:pinned AS boolean) IS NULL OR n.pinned = CAST(:pinned AS boolean))
-AND n.archived = CAST(:archived AS boolean)
-AND (n.deleted_at IS NOT NULL) = CAST(:trashed AS boolean)
-AND (CAST(:updated_after AS timestamptz) IS NULL
-     OR n.updated_at > CAST(:updated_after AS timestamptz))
-AND (CAST(:as_of AS timestamptz) IS NULL OR n.updated_at <= CAST(:as_of AS timestamptz))
-"""
+class Params:
+    """Numbers a statement's `$n` binds by name (each with its type), so that the text and the
+    order of its arguments come from one place."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def __call__(self, name: str, type_: str) -> str:
+        if name not in self.names:
+            self.names.append(name)
+        return f"CAST(${self.names.index(name) + 1} AS {type_})"
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    sql: str
+    params: tuple[str, ...]
+
+    def args(self, values: Mapping[str, object]) -> list[object]:
+        return [values[name] for name in self.params]
+
+
+def tag_filter(p: Params) -> str:
+    """Notes carrying every tag in the `tags` bind (a non-empty array)."""
+    return f"""n.id IN (
+    SELECT nt.note_id FROM note_tags nt JOIN tags t ON t.id = nt.tag_id
+    WHERE t.owner_id = {p("owner_id", "integer")} AND t.name = ANY({p("tags", "text[]")})
+    GROUP BY nt.note_id
+    HAVING count(*) = cardinality({p("tags", "text[]")}))"""
+
+
+# The columns a page carries from its scan to the JSON built for it.
+PAGE_COLUMNS = (
+    "n.id, n.title, n.body, n.pinned, n.archived, n.version, "
+    "n.created_at, n.updated_at, n.deleted_at"
+)
+
+
+def json_page(item: str, row_number: str, limit: str) -> str:
+    """Aggregate over a page of `limit` + 1 numbered rows: the first `limit` items, in order.
+    The item is built only for those (an aggregate evaluates its FILTER first)."""
+    return (
+        f"('[' || coalesce(string_agg({item}, ',' ORDER BY {row_number})"
+        f" FILTER (WHERE {row_number} <= {limit}), '') || ']')"
+    )
+
 
 # sort name -> (column, direction). The id breaks ties in the same direction as the sort.
 SORTS: dict[str, tuple[str, str]] = {
@@ -48,104 +91,64 @@ SORTS: dict[str, tuple[str, str]] = {
 }
 
 
-def _list_notes(column: str, direction: str, after_cursor: bool) -> str:
-    keyset = ""
-    if after_cursor:
+@functools.cache
+def list_page(
+    sort: str, *, after: bool, as_of: bool, tags: bool, pinned: bool, updated_after: bool
+) -> Statement:
+    """One statement per combination of filters, rather than `(:x IS NULL OR ...)`: each then
+    has a generic plan as good as a custom one (`tests/test_plans.py`). It returns the page's
+    items as one JSON text, and the keys of the last item for the next cursor."""
+    p = Params()
+    column, direction = SORTS[sort]
+    where = [
+        f"n.owner_id = {p('owner_id', 'integer')}",
+        f"n.archived = {p('archived', 'boolean')}",
+        f"(n.deleted_at IS NOT NULL) = {p('trashed', 'boolean')}",
+    ]
+    if tags:
+        where.append(tag_filter(p))
+    if pinned:
+        where.append(f"n.pinned = {p('pinned', 'boolean')}")
+    if updated_after:
+        where.append(f"n.updated_at > {p('updated_after', 'timestamptz')}")
+    if as_of:
+        where.append(f"n.updated_at <= {p('as_of', 'timestamptz')}")
+    if after:
         op = "<" if direction == "DESC" else ">"
-        keyset = (
-            f"AND (n.{column}, n.id) {op} (CAST(:after_ts AS timestamptz), CAST(:after_id AS uuid))"
-        )
-    return f"""
-SELECT {NOTE_COLUMNS}
-FROM notes n
-WHERE {_NOTE_FILTERS} {keyset}
-ORDER BY n.{column} {direction}, n.id {direction}
-LIMIT :limit
-"""
-
-
-# (sort, after_cursor) -> statement
-LIST_NOTES: dict[tuple[str, bool], str] = {
-    (sort, after): _list_notes(column, direction, after)
-    for sort, (column, direction) in SORTS.items()
-    for after in (False, True)
-}
-
-
-# Search. Highlights are delimited by two private-use characters (stripped from the text
-# first), so that Python can HTML-escape the snippet and then turn only them into <mark>.
-MARK_START, MARK_STOP = "\ue000", "\ue001"
-_HEADLINE_OPTIONS = (
-    f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords=30, MinWords=10, "
-    "MaxFragments=2, FragmentDelimiter=\u2026"
-)
-_SNIPPET_SOURCE = f"translate(coalesce(nullif(n.body, ''), n.title), '{MARK_START}{MARK_STOP}', '')"
-
-_SEARCH_FILTERS = f"""
-n.owner_id = :owner_id
-AND n.deleted_at IS NULL
-AND {_TAG_FILTER}
-"""
-
-
-def _search_fts(after_cursor: bool) -> str:
-    keyset = "WHERE (hit.rank, hit.id) < (CAST(:after_rank AS real), CAST(:after_id AS uuid))"
-    return f"""
-WITH query AS (SELECT websearch_to_tsquery('english', CAST(:q AS text)) AS tsq),
-hit AS (
-    SELECT n.id, ts_rank(n.search, query.tsq) AS rank
-    FROM notes n, query
-    WHERE {_SEARCH_FILTERS} AND n.search @@ query.tsq
-)
-SELECT {NOTE_COLUMNS}, hit.rank,
-       ts_headline('english', {_SNIPPET_SOURCE}, query.tsq, '{_HEADLINE_OPTIONS}') AS snippet
-FROM (SELECT * FROM hit {keyset if after_cursor else ""}
-      ORDER BY hit.rank DESC, hit.id DESC LIMIT :limit) AS hit
-JOIN notes n ON n.id = hit.id
-CROSS JOIN query
-ORDER BY hit.rank DESC, hit.id DESC
-"""
-
-
-def _search_fuzzy(after_cursor: bool) -> str:
-    keyset = "WHERE (hit.rank, hit.id) < (CAST(:after_rank AS real), CAST(:after_id AS uuid))"
-    return f"""
-WITH hit AS (
-    SELECT n.id,
-           greatest(similarity(CAST(:q AS text), n.title),
-                    word_similarity(CAST(:q AS text), n.title)) AS rank
+        position = f"({p('after_ts', 'timestamptz')}, {p('after_id', 'uuid')})"
+        where.append(f"(n.{column}, n.id) {op} {position}")
+    limit = p("limit", "integer")
+    order = f"n.{column} {direction}, n.id {direction}"
+    sql = f"""
+WITH page AS (
+    SELECT {PAGE_COLUMNS}, row_number() OVER (ORDER BY {order}) AS i
     FROM notes n
-    -- `%` matches whole-title typos, `<%` a misspelt word within a longer title.
-    WHERE {_SEARCH_FILTERS}
-      AND (CAST(:q AS text) % n.title OR CAST(:q AS text) <% n.title)
+    WHERE {" AND ".join(where)}
+    ORDER BY {order}
+    LIMIT {limit} + 1
 )
-SELECT {NOTE_COLUMNS}, hit.rank,
-       left({_SNIPPET_SOURCE}, 200) AS snippet
-FROM (SELECT * FROM hit {keyset if after_cursor else ""}
-      ORDER BY hit.rank DESC, hit.id DESC LIMIT :limit) AS hit
-JOIN notes n ON n.id = hit.id
-ORDER BY hit.rank DESC, hit.id DESC
+SELECT {json_page(NOTE_JSON, "n.i", limit)} AS items,
+       max(n.{column}) FILTER (WHERE n.i = {limit}) AS last_sort,
+       (array_agg(n.id) FILTER (WHERE n.i = {limit}))[1] AS last_id,
+       count(*) > {limit} AS more
+FROM page n
+"""
+    return Statement(sql, tuple(p.names))
+
+
+_TAG_COUNT = json_object([("name", json_string("c.name")), ("count", json_int("c.count"))])
+TAG_COUNTS_JSON = f"""
+SELECT {json_array(_TAG_COUNT, 'c.count DESC, c.name COLLATE "C"')} AS body
+FROM (SELECT t.name, count(*) AS count
+      FROM tags t
+      JOIN note_tags nt ON nt.tag_id = t.id
+      JOIN notes n ON n.id = nt.note_id
+      WHERE t.owner_id = $1 AND n.owner_id = $1 AND n.deleted_at IS NULL
+      GROUP BY t.name) AS c
 """
 
-
-# (mode, after_cursor) -> statement; mode is "fts" or "fuzzy".
-SEARCH: dict[tuple[str, bool], str] = {
-    (mode, after): build(after)
-    for mode, build in (("fts", _search_fts), ("fuzzy", _search_fuzzy))
-    for after in (False, True)
-}
-
-
-TAG_COUNTS = """
-SELECT t.name, count(*) AS count
-FROM tags t
-JOIN note_tags nt ON nt.tag_id = t.id
-JOIN notes n ON n.id = nt.note_id
-WHERE t.owner_id = :owner_id AND n.owner_id = :owner_id AND n.deleted_at IS NULL
-GROUP BY t.name
-ORDER BY count DESC, t.name COLLATE "C"
-"""
-
+# The fields of `Stats`, in order, before `last_updated_at`.
+STATS_COUNTS = ("notes", "pinned", "archived", "trashed", "tags", "revisions")
 STATS = """
 SELECT count(*) FILTER (WHERE n.deleted_at IS NULL) AS notes,
        count(*) FILTER (WHERE n.deleted_at IS NULL AND n.pinned) AS pinned,
@@ -196,6 +199,57 @@ FROM changed c
 LEFT JOIN notes n ON n.id = c.id AND NOT c.gone
 LEFT JOIN revisions prev ON prev.note_id = n.id AND prev.version = n.version - 1
 ORDER BY c.change_xid, c.change_seq
+"""
+
+
+_STATS = json_object(
+    [
+        *((name, json_int(f"s.{name}")) for name in STATS_COUNTS),
+        ("last_updated_at", json_nullable(json_timestamp("s.last_updated_at"))),
+    ]
+)
+STATS_JSON = f"""
+SELECT {_STATS} AS body
+FROM ({STATS.replace(":owner_id", "CAST($1 AS integer)")}) AS s
+"""
+
+# The feed page as JSON: the same changes as CHANGES (which the event stream reads row by row),
+# bound by `$n`, with the position of the page's last change for the next cursor.
+_CHANGE_JSON = json_object(
+    [
+        ("id", "'\"' || CAST(n.id AS text) || '\"'"),
+        ("version", json_int("n.version")),
+        ("op", f"'\"' || CASE WHEN n.gone THEN 'delete' ELSE {_CHANGE_OP} END || '\"'"),
+        ("note", f"CASE WHEN n.gone THEN 'null' ELSE {NOTE_JSON} END"),
+    ]
+)
+
+CHANGES_JSON = f"""
+WITH changed AS (
+    SELECT n.change_xid, n.change_seq, false AS gone, {PAGE_COLUMNS}
+    FROM notes n
+    WHERE n.owner_id = $1 AND n.change_xid < pg_snapshot_xmin(pg_current_snapshot())
+      AND (n.change_xid, n.change_seq) > (CAST(CAST($2 AS text) AS xid8), CAST($3 AS bigint))
+    UNION ALL
+    SELECT t.change_xid, t.change_seq, true, t.id, NULL, NULL, NULL, NULL, t.version,
+           NULL, NULL, NULL
+    FROM tombstones t
+    WHERE t.owner_id = $1 AND t.change_xid < pg_snapshot_xmin(pg_current_snapshot())
+      AND (t.change_xid, t.change_seq) > (CAST(CAST($2 AS text) AS xid8), CAST($3 AS bigint))
+    ORDER BY change_xid, change_seq
+    LIMIT CAST($4 AS integer) + 1
+),
+page AS (
+    SELECT c.*, row_number() OVER (ORDER BY c.change_xid, c.change_seq) AS i FROM changed c
+)
+SELECT {json_page(_CHANGE_JSON, "n.i", "CAST($4 AS integer)")} AS changes,
+       (array_agg(CAST(n.change_xid AS text) ORDER BY n.i DESC)
+            FILTER (WHERE n.i <= CAST($4 AS integer)))[1] AS last_xid,
+       (array_agg(n.change_seq ORDER BY n.i DESC)
+            FILTER (WHERE n.i <= CAST($4 AS integer)))[1] AS last_seq,
+       count(*) > CAST($4 AS integer) AS more
+FROM page n
+LEFT JOIN revisions prev ON prev.note_id = n.id AND prev.version = n.version - 1 AND NOT n.gone
 """
 
 

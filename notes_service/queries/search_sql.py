@@ -1,0 +1,99 @@
+"""The search statements: full-text (`fts`) and trigram (`fuzzy`), with `$n` binds.
+
+Broad queries: only the newest `rank_limit` matches (by `updated_at`, then id) are ranked, so a
+word found in 100,000 notes costs what a word found in `rank_limit` notes costs. Which plan finds
+those candidates fastest depends on how common the words are (walk the owner's notes newest
+first for a common word; the GIN index, then a top-N sort, for a rare one), so these statements
+are planned for their values on every execution (`ReadDatabase.fetchrow_planned`).
+
+A walk over several pages keeps its candidate set: later pages only consider notes updated at
+or before `as_of` (when the first page was asked for) and, when the first page's set was cut at
+`rank_limit`, no older than its oldest candidate (`floor_ts`, `floor_id`).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from notes_service.queries.json_sql import (
+    NOTE_FIELDS,
+    html_escape,
+    json_float,
+    json_object,
+    json_string,
+)
+from notes_service.queries.sql import Params, Statement, json_page, tag_filter
+
+# Highlights are delimited by two private-use characters (stripped from the text first), so
+# that the note text can be HTML-escaped and then only they turned into <mark>.
+MARK_START, MARK_STOP = "\ue000", "\ue001"
+_HEADLINE_OPTIONS = (
+    f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords=30, MinWords=10, "
+    "MaxFragments=2, FragmentDelimiter=\u2026"
+)
+_SNIPPET_SOURCE = f"translate(coalesce(nullif(n.body, ''), n.title), '{MARK_START}{MARK_STOP}', '')"
+
+
+def _safe(snippet: str) -> str:
+    """`html.escape` of the snippet, then only the highlight markers become raw <mark> tags."""
+    marked = f"replace({html_escape(snippet)}, '{MARK_START}', '<mark>')"
+    return json_string(f"replace({marked}, '{MARK_STOP}', '</mark>')")
+
+
+@functools.cache
+def search_page(mode: str, *, tags: bool, after: bool, as_of: bool, floor: bool) -> Statement:
+    p = Params()
+    owner, q = p("owner_id", "integer"), p("q", "text")
+    limit = p("limit", "integer")
+    if mode == "fts":
+        # Written out (not a CTE) so that the planner sees the tsquery and its selectivity.
+        tsquery = f"websearch_to_tsquery('english', {q})"
+        match, carried = f"n.search @@ {tsquery}", "n.search"
+        rank = f"ts_rank(c.search, {tsquery})"
+        snippet = _safe(
+            f"ts_headline('english', {_SNIPPET_SOURCE}, {tsquery}, '{_HEADLINE_OPTIONS}')"
+        )
+    else:
+        # `%` matches whole-title typos, `<%` a misspelt word within a longer title.
+        match, carried = f"({q} % n.title OR {q} <% n.title)", "n.title"
+        rank = f"greatest(similarity({q}, c.title), word_similarity({q}, c.title))"
+        snippet = _safe(f"left({_SNIPPET_SOURCE}, 200)")
+    where = [f"n.owner_id = {owner}", "n.deleted_at IS NULL", match]
+    if tags:
+        where.append(tag_filter(p))
+    if as_of:
+        where.append(f"n.updated_at <= {p('as_of', 'timestamptz')}")
+    if floor:
+        where.append(
+            f"(n.updated_at, n.id) >= ({p('floor_ts', 'timestamptz')}, {p('floor_id', 'uuid')})"
+        )
+    keyset = ""
+    if after:
+        keyset = f"WHERE (h.rank, h.id) < ({p('after_rank', 'real')}, {p('after_id', 'uuid')})"
+    item = json_object([*NOTE_FIELDS, ("rank", json_float("p.rank")), ("snippet", snippet)])
+    sql = f"""
+WITH candidate AS MATERIALIZED (
+    SELECT n.id, n.updated_at, {carried}
+    FROM notes n
+    WHERE {" AND ".join(where)}
+    ORDER BY n.updated_at DESC, n.id DESC
+    {"" if floor else f"LIMIT {p('rank_limit', 'integer')}"}
+),
+page AS (
+    SELECT h.id, h.rank, row_number() OVER (ORDER BY h.rank DESC, h.id DESC) AS i
+    FROM (SELECT c.id, {rank} AS rank FROM candidate c) AS h
+    {keyset}
+    ORDER BY h.rank DESC, h.id DESC
+    LIMIT {limit} + 1
+)
+SELECT {json_page(item, "p.i", limit)} AS items,
+       (array_agg(CAST(p.rank AS float8)) FILTER (WHERE p.i = {limit}))[1] AS last_rank,
+       (array_agg(p.id) FILTER (WHERE p.i = {limit}))[1] AS last_id,
+       count(*) > {limit} AS more,
+       (SELECT count(*) FROM candidate) AS candidates,
+       (SELECT c.updated_at FROM candidate c ORDER BY c.updated_at, c.id LIMIT 1) AS oldest_ts,
+       (SELECT c.id FROM candidate c ORDER BY c.updated_at, c.id LIMIT 1) AS oldest_id
+FROM page p
+JOIN notes n ON n.id = p.id
+"""
+    return Statement(sql, tuple(p.names))
