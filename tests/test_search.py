@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.factories import api_key, create_note
 
@@ -142,3 +144,68 @@ async def test_search_honours_the_tag_filter(client: httpx.AsyncClient) -> None:
     page = await _search(client, headers, q="kiwi", tag="FOOD")
     assert [hit["id"] for hit in page["items"]] == [tagged["id"]]
     assert page["items"][0]["tags"] == ["food"]
+
+
+async def _walk(
+    client: httpx.AsyncClient, headers: dict[str, str], q: str, between: Any = None
+) -> list[str]:
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"q": q, "limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = await _search(client, headers, **params)
+        ranks = [(hit["rank"], hit["id"]) for hit in page["items"]]
+        assert ranks == sorted(ranks, reverse=True)
+        seen += [hit["id"] for hit in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return seen
+        if between is not None:
+            await between(seen)
+            between = None
+
+
+@pytest.fixture
+def rank_limit_5(app: FastAPI) -> Iterator[None]:
+    settings = app.state.settings
+    app.state.settings = settings.model_copy(update={"search_rank_limit": 5})
+    yield
+    app.state.settings = settings
+
+
+async def test_a_broad_search_ranks_only_its_newest_matches(
+    client: httpx.AsyncClient, rank_limit_5: None
+) -> None:
+    headers = await api_key()
+    notes = [
+        await create_note(client, headers, title=f"broad {i}", body="broad " * (i % 4))
+        for i in range(12)
+    ]
+    newest = {note["id"] for note in notes[-5:]}
+    seen = await _walk(client, headers, "broad")
+    assert len(seen) == len(set(seen)) == 5
+    assert set(seen) == newest
+
+
+async def test_a_broad_walk_keeps_its_candidates_while_notes_change(
+    client: httpx.AsyncClient, rank_limit_5: None
+) -> None:
+    headers = await api_key()
+    notes = [
+        await create_note(client, headers, title=f"broad {i}", body="broad " * (i % 3))
+        for i in range(12)
+    ]
+    candidates = [note["id"] for note in notes[-5:]]
+    touched: list[str] = []
+
+    async def write(seen: list[str]) -> None:
+        # A new, better match and an edit of a candidate not served yet: neither may show up,
+        # and nothing may be served twice or pushed out of the walk.
+        await create_note(client, headers, title="broad broad broad", body="broad " * 9)
+        pending = next(note_id for note_id in candidates if note_id not in seen)
+        await client.patch(f"/v1/notes/{pending}", json={"body": "broad"}, headers=headers)
+        touched.append(pending)
+
+    seen = await _walk(client, headers, "broad", between=write)
+    assert len(seen) == len(set(seen))
+    assert set(seen) == set(candidates) - set(touched)
