@@ -1,13 +1,15 @@
 """The load benchmark of SPEC §7, end to end: database, seed, both servers, wrk, report.
 
-Run it from the project root through `benchmarks/run.sh`. Settings (environment):
-BENCH_DB (notes_bench), BENCH_NOTES (1000000), BENCH_DURATION (15), BENCH_WARMUP (3),
-KEEP_DB=1 keeps the database afterwards, REUSE_DB=1 reuses a kept one instead of re-seeding,
-PROFILE=1 also samples the service worker with py-spy (after the measured runs).
+Run it from the project root through `benchmarks/run.sh [--quick]`. Settings (environment):
+BENCH_DB (notes_bench), BENCH_NOTES (1000000; 100000 with --quick), BENCH_DURATION (15; 3),
+BENCH_WARMUP (3; 1), BENCH_PGBENCH_CLIENTS (16), KEEP_DB=1 keeps the database afterwards,
+REUSE_DB=1 reuses a kept one instead of re-seeding, PROFILE=1 also samples the service worker
+with py-spy (after the measured runs), PGBOUNCER_DIR (/tmp/notes-bench-pgbouncer).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -24,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks import profiles, seed
+from benchmarks import ceilings, profiles, scaleout, seed
 from benchmarks.load import RssSampler, Scenario, WrkResult, median_of, run_wrk
 from benchmarks.report import DEEP_PAGE, RESULTS, Row, render, write_results
 from benchmarks.servers import ROOT, Server, cli, create_key, free_port, service_env
@@ -47,6 +49,23 @@ class Settings:
     keep_db: bool = os.environ.get("KEEP_DB") == "1"
     reuse_db: bool = os.environ.get("REUSE_DB") == "1"
     profile: bool = os.environ.get("PROFILE") == "1"
+    pgbench_clients: int = _env_int("BENCH_PGBENCH_CLIENTS", 16)
+    quick: bool = False
+
+    @classmethod
+    def from_args(cls, argv: list[str]) -> Settings:
+        parser = argparse.ArgumentParser(prog="benchmarks/run.sh", description=__doc__)
+        parser.add_argument(
+            "--quick", action="store_true", help="100,000 notes and short runs: under 3 minutes"
+        )
+        if not parser.parse_args(argv).quick:
+            return cls()
+        return cls(
+            notes=_env_int("BENCH_NOTES", 100_000),
+            duration=float(os.environ.get("BENCH_DURATION", "3")),
+            warmup=float(os.environ.get("BENCH_WARMUP", "1")),
+            quick=True,
+        )
 
     @property
     def url(self) -> str:
@@ -61,8 +80,9 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def prepare_database(settings: Settings) -> tuple[str, int, seed.SeedReport | None]:
-    env = service_env(settings.url)
+def prepare_database(
+    settings: Settings, env: dict[str, str]
+) -> tuple[str, int, seed.SeedReport | None]:
     reuse = settings.reuse_db and asyncio.run(seed.database_exists(ADMIN_URL, settings.database))
     if not reuse:
         log(f"creating database {settings.database}")
@@ -182,20 +202,6 @@ def interleaved(
     return first, second
 
 
-def custom_plans(
-    service: Server, scenario: Scenario, settings: Settings, workdir: Path
-) -> WrkResult:
-    """What-if, with no code change: the search again once PostgreSQL is told to plan every
-    execution for its actual binds instead of switching to a generic plan after five."""
-    asyncio.run(seed.set_plan_cache_mode(ADMIN_URL, settings.database, "force_custom_plan"))
-    try:
-        service.stop()
-        service.start("/healthz")
-        return measure(replace(scenario, name="search_rare_custom_plans"), settings, workdir, None)
-    finally:
-        asyncio.run(seed.set_plan_cache_mode(ADMIN_URL, settings.database, None))
-
-
 def profile(service: Server, scenarios: list[Scenario], settings: Settings, workdir: Path) -> None:
     PROFILES.mkdir(exist_ok=True)
     for scenario in scenarios:
@@ -218,28 +224,39 @@ def profile(service: Server, scenarios: list[Scenario], settings: Settings, work
             print(f"  {own:5.1f}  {frame}")
 
 
+PATH_ROWS = (
+    # scenario, label, target ratio to the baseline
+    ("note_get", "`GET /v1/notes/{id}`", 1.0),
+    ("list_first", "`GET /v1/notes?limit=20` (page 1)", 0.8),
+    ("list_page100", f"`GET /v1/notes?limit=20&cursor=…` (page {DEEP_PAGE})", 0.8),
+    ("note_post", "`POST /v1/notes` with 3 tags", 0.5),
+    ("search_rare", f"`GET /v1/search?q={seed.RARE_WORD}` (0.1% match; after the POSTs)", 0.5),
+)
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
-    settings = Settings()
+    settings = Settings.from_args(sys.argv[1:])
     load_before = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     servers: list[Server] = []
     sampler: RssSampler | None = None
     base_sampler: RssSampler | None = None
+    # One environment (one cursor secret) for every service process and the capture.
+    env = service_env(settings.url)
     try:
-        key, owner, report = prepare_database(settings)
+        key, owner, report = prepare_database(settings, env)
         ids = [str(i) for i in asyncio.run(seed.sample_note_ids(settings.url, owner, ROTATING_IDS))]
         workdir = Path(tempfile.mkdtemp(prefix="notes-bench-"))
         service = Server(
-            "service", "notes_service.app:create_app", free_port(),
-            service_env(settings.url), workdir / "service.log", factory=True,
-        )  # fmt: skip
+            "service", "", free_port(), env, workdir / "service.log", serve_command=True
+        )
         baseline = Server(
             "baseline", "benchmarks.baseline_app:app", free_port(),
             dict(os.environ, BASELINE_DATABASE_URL=settings.url), workdir / "baseline.log",
         )  # fmt: skip
         servers += [service, baseline]
-        service.start("/healthz")
+        service.start("/readyz")
         baseline.start("/openapi.json")
         log(f"service pid {service.pid} on :{service.port}, baseline on :{baseline.port}")
         facts = probe(service, baseline, key, ids[0])
@@ -253,55 +270,93 @@ def main() -> int:
         post_body: dict[str, Any] = {"title": "Bench note", "body": "written by wrk " * 8}
         if facts["tags"]:
             post_body["tags"] = ["a", "b", "c"]
+        deep = f"/v1/notes?limit=20&cursor={facts['deep_cursor']}"
+        paths = {
+            "note_get": ceilings.Request("GET", f"/v1/notes/{ids[0]}"),
+            "list_first": ceilings.Request("GET", "/v1/notes?limit=20"),
+            "list_page100": ceilings.Request("GET", deep),
+            "note_post": ceilings.Request("POST", "/v1/notes", post_body),
+            "search_rare": ceilings.Request("GET", f"/v1/search?q={seed.RARE_WORD}"),
+            "search_common": ceilings.Request("GET", f"/v1/search?q={seed.COMMON_WORD}"),
+        }
+        log("capturing the statements of one request per path (in process)")
+        captured = asyncio.run(ceilings.capture(env, key, paths))
         base_scenario = Scenario("baseline_item", f"{baseline.url}/items/", rotate_ids=ids)
-        first_page = Scenario("list_first", f"{svc}/v1/notes?limit=20", auth)
-        deep_page = Scenario(
-            "list_page100", f"{svc}/v1/notes?limit=20&cursor={facts['deep_cursor']}", auth
-        )
-        note_get = Scenario("note_get", f"{svc}/v1/notes/", auth, rotate_ids=ids)
-        search_rare = Scenario("search_rare", f"{svc}/v1/search?q={seed.RARE_WORD}", auth)
-        search_common = Scenario("search_common", f"{svc}/v1/search?q={seed.COMMON_WORD}", auth)
-        post = Scenario(
-            "note_post", f"{svc}/v1/notes", auth | {"Content-Type": "application/json"},
-            method="POST", body=json.dumps(post_body),
-        )  # fmt: skip
-
-        def run(scenario: Scenario) -> WrkResult:
-            return measure(scenario, settings, workdir, sampler)
-
-        baseline_first = measure(base_scenario, settings, workdir, base_sampler)
-        got, first, deep = run(note_get), run(first_page), run(deep_page)
-        rare, posted = run(search_rare), run(post)
-        baseline_last = measure(base_scenario, settings, workdir, base_sampler)
-        posted_label = "with 3 tags" if facts["tags"] else "(no tags)"
-        rows = [
-            Row("baseline `GET /items/{id}` (first run)", baseline_first),
-            Row("baseline `GET /items/{id}` (last run)", baseline_last),
-            Row("`GET /v1/notes/{id}`", got, 1.0),
-            Row("`GET /v1/notes?limit=20` (page 1)", first, 0.8),
-            Row(f"`GET /v1/notes?limit=20&cursor=…` (page {DEEP_PAGE})", deep),
-            Row(f"`GET /v1/search?q={seed.RARE_WORD}` (0.1% of notes match)", rare, 0.8),
-            Row(f"`POST /v1/notes` {posted_label}", posted, 0.5),
-        ]
-        pages = {
-            "wrk -t2 -c32, 3 alternating 5 s rounds each (medians)": interleaved(
-                first_page, deep_page, settings, workdir, rounds=3, seconds=5, connections=32
+        scenarios = {
+            "note_get": Scenario("note_get", f"{svc}/v1/notes/", auth, rotate_ids=ids),
+            "list_first": Scenario("list_first", f"{svc}/v1/notes?limit=20", auth),
+            "list_page100": Scenario("list_page100", f"{svc}{deep}", auth),
+            "note_post": Scenario(
+                "note_post",
+                f"{svc}/v1/notes",
+                auth | {"Content-Type": "application/json"},
+                method="POST",
+                body=json.dumps(post_body),
             ),
-            "wrk -t1 -c1, 5 alternating 2 s rounds each (medians)": interleaved(
-                first_page, deep_page, settings, workdir, rounds=5, seconds=2, connections=1
+            "search_rare": Scenario("search_rare", f"{svc}/v1/search?q={seed.RARE_WORD}", auth),
+            "search_common": Scenario(
+                "search_common", f"{svc}/v1/search?q={seed.COMMON_WORD}", auth
             ),
         }
-        one = replace(settings, duration=min(settings.duration, 8.0))
-        # A word in ~13% of the notes: ts_rank over every match takes most of a second, so at
-        # 32 connections requests would time out; one client shows the cost per request.
-        common = measure(search_common, one, workdir, sampler, connections=1, threads=1)
-        rows.append(
-            Row(f"`GET /v1/search?q={seed.COMMON_WORD}` (~13% match; one client, 8 s)", common)
+
+        def ceiling(name: str, clients: int) -> ceilings.Ceiling:
+            statements, created = captured[name]
+            script, options = ceilings.pgbench_script(statements, created, workdir, name)
+            asyncio.run(seed.wait_for_idle(settings.url))
+            found = ceilings.run_pgbench(
+                settings.url, script, options, seconds=settings.duration, clients=clients,
+                statements=len(statements),
+            )  # fmt: skip
+            log(f"  pgbench -c{clients} {name}: {found.tps:,.0f} tps, {found.latency_ms:.2f} ms")
+            return found
+
+        baseline_first = measure(base_scenario, settings, workdir, base_sampler)
+        rows: list[Row] = []
+        # In this order: the rare-word search runs after the POSTs (service and pgbench), so
+        # it pays for whatever the writes left in the indexes.
+        for name, label, target in PATH_ROWS:
+            result = measure(scenarios[name], settings, workdir, sampler)
+            share = 0.75 if name in ("note_post", "search_rare") else None
+            found = ceiling(name, settings.pgbench_clients)
+            rows.append(Row(label, result, target, found, name=name, share_target=share))
+        one = replace(settings, duration=min(settings.duration * 2, 8.0))
+        # A word in ~13% of the notes, one client: the cost of one request (target p50 ≤ 25 ms).
+        common = measure(
+            scenarios["search_common"], one, workdir, sampler, connections=1, threads=1
         )
+        rows.append(
+            Row(
+                f"`GET /v1/search?q={seed.COMMON_WORD}` (~13% match; one client)", common,
+                ceiling=ceiling("search_common", 1), p50_limit_ms=25.0, name="search_common",
+            )
+        )  # fmt: skip
+        rounds = (2, 2.0, 3, 1.0) if settings.quick else (3, 5.0, 5, 2.0)
+        first_page, deep_page = scenarios["list_first"], scenarios["list_page100"]
+        pages = {
+            f"wrk -t2 -c32, {rounds[0]} alternating {rounds[1]:g} s rounds each (medians)": (
+                interleaved(
+                    first_page, deep_page, settings, workdir,
+                    rounds=rounds[0], seconds=rounds[1], connections=32,
+                )
+            ),
+            f"wrk -t1 -c1, {rounds[2]} alternating {rounds[3]:g} s rounds each (medians)": (
+                interleaved(
+                    first_page, deep_page, settings, workdir,
+                    rounds=rounds[2], seconds=rounds[3], connections=1,
+                )
+            ),
+        }  # fmt: skip
         peak = sampler.peak_mb
         sampler.stop()
         sampler = None
-        custom = custom_plans(service, search_rare, settings, workdir)
+        service.stop()
+        scaled = [scenarios[n] for n in ("note_get", "list_first", "note_post")]
+        workers = scaleout.run(
+            env, workdir, scaled, lambda s: measure(s, settings, workdir, None), log
+        )
+        names = {s.name for s in scaled}
+        workers = {"1 worker": {r.name: r.result for r in rows if r.name in names}} | workers
+        baseline_last = measure(base_scenario, settings, workdir, base_sampler)
         if report is not None:
             seeded = (
                 f"{report.notes:,} notes, {report.bench_notes:,} of them the bench owner's "
@@ -317,24 +372,30 @@ def main() -> int:
         )
         about = {
             "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            "mode": "`--quick`" if settings.quick else "full",
             "commit": _git_commit(),
-            "machine": f"{os.cpu_count()} cores shared by wrk, both servers and PostgreSQL; "
-            f"Python {platform.python_version()}; load average before the run {load_before}",
+            "machine": f"{os.cpu_count()} cores shared by wrk, pgbench, both servers and "
+            f"PostgreSQL; Python {platform.python_version()}; load average before the run "
+            f"{load_before}",
             "tools": f"{_wrk_version()}; wrk -t2 -c32 -d{settings.duration:g}s after a "
-            f"{settings.warmup:g}s warm-up per path; one uvicorn worker per server, both with "
-            "`--log-level warning --no-access-log`",
+            f"{settings.warmup:g}s warm-up per path; pgbench -M prepared "
+            f"-c{settings.pgbench_clients} -j2 -T{settings.duration:g}; service as deployed "
+            "(`notes-service serve --workers 1`, `NOTES_ENV=production`, "
+            "`NOTES_LOG_LEVEL=WARNING`), baseline `uvicorn --workers 1 --log-level warning "
+            "--no-access-log`",
             "load average after the run": "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg()),
             "data": seeded,
             "single-row ids": f"{len(ids):,} random ids of existing bench notes, round robin",
             "POST tags probe": tags_note,
         }
-        section = render(about, [baseline_first, baseline_last], rows, pages, peak, custom)
+        section = render(about, [baseline_first, baseline_last], rows, pages, peak, workers)
         print()
         print(section)
         write_results(section)
         log(f"wrote {RESULTS.relative_to(ROOT)}")
         if settings.profile:
-            profile(service, [note_get, post, first_page], settings, workdir)
+            service.start("/readyz")
+            profile(service, [scenarios[n] for n in ("note_get", "note_post")], settings, workdir)
         return 0
     finally:
         for running in (sampler, base_sampler):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -24,13 +25,19 @@ def free_port() -> int:
         return port
 
 
-def service_env(database_url: str) -> dict[str, str]:
+def service_env(database_url: str, **extra: str) -> dict[str, str]:
+    """The service as deployed: production settings, a private cursor secret, warnings only."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOTES_")}
-    return env | {
-        "NOTES_DATABASE_URL": database_url,
-        "NOTES_ENV": "development",
-        "NOTES_LOG_LEVEL": "WARNING",
-    }
+    return (
+        env
+        | {
+            "NOTES_DATABASE_URL": database_url,
+            "NOTES_ENV": "production",
+            "NOTES_CURSOR_SECRET": secrets.token_urlsafe(32),
+            "NOTES_LOG_LEVEL": "WARNING",
+        }
+        | {f"NOTES_{name.upper()}": value for name, value in extra.items()}
+    )
 
 
 def cli(args: list[str], env: Mapping[str, str]) -> str:
@@ -57,6 +64,9 @@ class Server:
     env: dict[str, str]
     log: Path
     factory: bool = False
+    workers: int = 1
+    # Run as deployed (`notes-service serve`) instead of `uvicorn <app>`.
+    serve_command: bool = False
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -69,11 +79,15 @@ class Server:
         return self.process.pid
 
     def start(self, ready_path: str, timeout: float = 60.0) -> None:
-        command = [str(BIN / "uvicorn"), self.app, "--host", "127.0.0.1", "--port", str(self.port)]
-        if self.factory:
-            command.append("--factory")
-        # Same flags for both servers: one worker, no per-request access log line.
-        command += ["--workers", "1", "--log-level", "warning", "--no-access-log"]
+        where = ["--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
+        if self.serve_command:
+            # uvicorn with the service's own flags: no access log, log level from the settings.
+            command = [str(BIN / "notes-service"), "serve", *where]
+        else:
+            command = [str(BIN / "uvicorn"), self.app, *where]
+            if self.factory:
+                command.append("--factory")
+            command += ["--log-level", "warning", "--no-access-log"]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(  # noqa: S603
                 command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,

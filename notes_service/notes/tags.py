@@ -8,19 +8,46 @@ from collections.abc import Iterable, Sequence
 
 from tortoise import BaseDBAsyncClient
 
-# Names go in sorted, so two transactions that create the same new tags take their
-# unique-index locks in the same order and cannot deadlock each other.
-UPSERT_TAGS = """
-INSERT INTO tags (owner_id, name)
-SELECT $1, name FROM unnest($2::text[]) AS new(name) ORDER BY name COLLATE "C"
-ON CONFLICT (owner_id, name) DO NOTHING
+# Upsert the owner's tags and link them, in one statement: $1 owner id, $2 and $3 the (note id,
+# tag name) pairs. A statement that uses it starts `WITH`, may put CTEs of its own before it
+# (with more binds after $3), and ends `SELECT count(*) FROM links`.
+# - DO NOTHING, not DO UPDATE: an upsert that updates locks the shared tag rows, and every
+#   writer of a popular tag would queue on it.
+# - Names go in sorted, so two transactions that create the same new tags take their
+#   unique-index locks in the same order and cannot deadlock each other.
+# - A tag this statement creates comes from RETURNING; one that existed before the statement
+#   from its snapshot. The only tag in neither is one another transaction committed while this
+#   statement waited on it: then fewer links than pairs come back, and `link_missing` adds them
+#   with a fresh snapshot.
+TAG_LINKS = """
+wanted AS (
+    SELECT DISTINCT name FROM unnest($3::text[]) AS w(name)
+), created_tags AS (
+    INSERT INTO tags (owner_id, name)
+    SELECT $1, name FROM wanted ORDER BY name COLLATE "C"
+    ON CONFLICT (owner_id, name) DO NOTHING
+    RETURNING id, name
+), known_tags AS (
+    SELECT id, name FROM created_tags
+    UNION ALL
+    SELECT id, name FROM tags WHERE owner_id = $1 AND name IN (SELECT name FROM wanted)
+), links AS (
+    INSERT INTO note_tags (note_id, tag_id)
+    SELECT pair.note_id, known_tags.id
+    FROM unnest($2::uuid[], $3::text[]) AS pair(note_id, name)
+    JOIN known_tags USING (name)
+    RETURNING 1
+)
 """
 
-LINK_TAGS = """
+LINK_TAGS = f"WITH {TAG_LINKS} SELECT count(*) AS linked FROM links"  # noqa: S608 (constants)
+
+LINK_MISSING = """
 INSERT INTO note_tags (note_id, tag_id)
 SELECT pair.note_id, tags.id
 FROM unnest($2::uuid[], $3::text[]) AS pair(note_id, name)
 JOIN tags ON tags.owner_id = $1 AND tags.name = pair.name
+ON CONFLICT (note_id, tag_id) DO NOTHING
 """
 
 UNLINK_TAGS = """
@@ -40,17 +67,30 @@ async def names_of(db: BaseDBAsyncClient, note_id: uuid.UUID) -> list[str]:
     return sorted(row["name"] for row in rows)
 
 
+Pairs = tuple[list[uuid.UUID], list[str]]
+
+
+def pairs_of(links: Iterable[tuple[uuid.UUID, Sequence[str]]]) -> Pairs:
+    """The binds $2 and $3 of TAG_LINKS: one (note id, name) per link."""
+    pairs = [(note_id, name) for note_id, names in links for name in names]
+    return [note_id for note_id, _ in pairs], [name for _, name in pairs]
+
+
+async def link_missing(db: BaseDBAsyncClient, owner_id: int, pairs: Pairs, linked: int) -> None:
+    """After a TAG_LINKS statement that linked `linked` pairs: link the rest, if any."""
+    if linked < len(pairs[0]):
+        await db.execute_query(LINK_MISSING, [owner_id, *pairs])
+
+
 async def link(
     db: BaseDBAsyncClient, owner_id: int, links: Iterable[tuple[uuid.UUID, Sequence[str]]]
 ) -> None:
     """Link each note to its tags, creating the owner's tags that do not exist yet."""
-    pairs = [(note_id, name) for note_id, names in links for name in names]
-    if not pairs:
+    pairs = pairs_of(links)
+    if not pairs[0]:
         return
-    await db.execute_query(UPSERT_TAGS, [owner_id, sorted({name for _, name in pairs})])
-    await db.execute_query(
-        LINK_TAGS, [owner_id, [note_id for note_id, _ in pairs], [name for _, name in pairs]]
-    )
+    _, rows = await db.execute_query(LINK_TAGS, [owner_id, *pairs])
+    await link_missing(db, owner_id, pairs, rows[0]["linked"])
 
 
 async def replace(

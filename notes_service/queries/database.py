@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import databases
 
-from notes_service.pools import BoundedPool, PoolStats, stats_of
+from notes_service.pools import BoundedPool, PoolStats, keep_session, stats_of
 from notes_service.settings import Settings
 
 Row = Mapping[str, Any]
@@ -30,6 +30,7 @@ class ReadDatabase:
             statement_cache_size=settings.db_statement_cache_size,
             timeout=settings.db_acquire_timeout,
             server_settings={"application_name": "notes-service-read"},
+            reset=keep_session,  # no reset query on release: see pools.py
         )
 
     async def connect(self) -> None:
