@@ -9,20 +9,36 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError, ValidationInfo, field_validator
 from tortoise.transactions import in_transaction
 
 from notes_service.notes import service, tags
 from notes_service.notes.models import Note
-from notes_service.notes.schemas import Body, Tags, Title, _Input
+from notes_service.notes.schemas import Body, Tags, Title, UtcDatetime, _Input
 from notes_service.notes.versions import new_version, utcnow
 from notes_service.problems import Conflict, ValidationFailed
 
 OnConflict = Literal["skip", "overwrite", "fail"]
 MAX_REPORTED_ERRORS = 20
 CONTENT_FIELDS = ("title", "body", "pinned", "archived", "deleted_at")
+# An imported time must be one a note can have had: not before the Unix epoch, and not more
+# than a day ahead of this server's clock (room for another machine's clock skew).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+
+
+def _sane_time(value: datetime) -> datetime:
+    if value < EARLIEST:
+        raise ValueError("must not be before 1970-01-01T00:00:00Z")
+    if value > datetime.now(UTC) + FUTURE_SLACK:
+        raise ValueError("must not be more than a day in the future")
+    return value
+
+
+NoteTime = Annotated[UtcDatetime, AfterValidator(_sane_time)]
 
 
 class ImportedNote(_Input):
@@ -35,11 +51,19 @@ class ImportedNote(_Input):
     tags: Tags = Field(default_factory=list)
     pinned: bool = False
     archived: bool = False
-    created_at: AwareDatetime | None = None
-    updated_at: AwareDatetime | None = None
-    deleted_at: AwareDatetime | None = None
+    created_at: NoteTime | None = None
+    updated_at: NoteTime | None = None
+    deleted_at: NoteTime | None = None
     version: int | None = None
     revisions: list[Any] | None = None
+
+    @field_validator("updated_at")
+    @classmethod
+    def _not_before_created(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        created = info.data.get("created_at")
+        if value is not None and created is not None and value < created:
+            raise ValueError("must not be before created_at")
+        return value
 
 
 class ImportConflict(Conflict):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import html
+import math
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -45,8 +46,11 @@ def _decode(raw: list[Any]) -> tuple[Mode, float, uuid.UUID]:
         mode, rank, note_id = raw
         if mode not in ("fts", "fuzzy"):
             raise ValueError(mode)
+        # Only a finite JSON number: a NaN or infinite rank has no place in the keyset.
+        if type(rank) not in (int, float) or not math.isfinite(rank):
+            raise ValueError(rank)
         return mode, float(rank), uuid.UUID(note_id)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, AttributeError):
         raise InvalidCursor("The cursor is malformed") from None
 
 
