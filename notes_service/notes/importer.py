@@ -16,7 +16,7 @@ from pydantic import AfterValidator, Field, ValidationError, ValidationInfo, fie
 from tortoise.transactions import in_transaction
 
 from notes_service.notes import service, tags
-from notes_service.notes.models import Note
+from notes_service.notes.models import Note, Tombstone
 from notes_service.notes.schemas import Body, Tags, Title, UtcDatetime, _Input
 from notes_service.notes.versions import new_version, utcnow
 from notes_service.problems import Conflict, ValidationFailed
@@ -139,6 +139,11 @@ async def import_notes(
         ids = [item.id for item in items if item.id is not None]
         owners = dict(await Note.filter(id__in=ids).values_list("id", "owner_id")) if ids else {}
         mine = {note_id for note_id, owner in owners.items() if owner == owner_id}
+        # An id that any owner's tombstone holds is taken too: reusing it would put a note and
+        # a deletion of the same id in the feeds (and let a later delete replace a tombstone).
+        buried = (
+            set(await Tombstone.filter(id__in=ids).values_list("id", flat=True)) if ids else set()
+        )
         if mine and on_conflict == "fail":
             raise ImportConflict(
                 f"{len(mine)} of these notes already exist (e.g. {min(mine)}); "
@@ -152,8 +157,9 @@ async def import_notes(
                 else:
                     result.updated += 1
             else:
-                # An id held by another owner is never touched: the line becomes a new note.
-                note_id = item.id if item.id is not None and item.id not in owners else uuid.uuid4()
+                # An id held by another owner, or deleted, is never reused: a new note, new id.
+                taken = item.id is None or item.id in owners or item.id in buried
+                note_id = uuid.uuid4() if taken else item.id
                 fresh.append((_new_note(owner_id, item, note_id), item))
             if progress is not None:
                 progress(1)
