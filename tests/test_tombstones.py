@@ -19,11 +19,16 @@ async def _import(
     return await client.post("/v1/import", content=body, headers=headers)
 
 
+async def _purge(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> int:
+    response = await client.delete(url, params={"permanent": "true"}, headers=headers)
+    return response.status_code
+
+
 async def test_another_owner_cannot_erase_your_deletion(client: httpx.AsyncClient) -> None:
     alice, bob = await api_key("alice"), await api_key("bob")
     note = await create_note(client, alice, title="alice's")
     url = f"/v1/notes/{note['id']}"
-    assert (await client.delete(url, params={"permanent": "true"}, headers=alice)).status_code == 204
+    assert await _purge(client, url, alice) == 204
     before, _ = await read_feed(client, alice)
     assert [(c["id"], c["op"]) for c in before] == [(note["id"], "delete")]
 
@@ -33,13 +38,11 @@ async def test_another_owner_cannot_erase_your_deletion(client: httpx.AsyncClien
     [bobs] = (await client.get("/v1/notes", headers=bob)).json()["items"]
     assert bobs["id"] != note["id"]  # the id is taken: a new one was minted
     bob_url = f"/v1/notes/{bobs['id']}"
-    assert (
-        await client.delete(bob_url, params={"permanent": "true"}, headers=bob)
-    ).status_code == 204
+    assert await _purge(client, bob_url, bob) == 204
 
     after, _ = await read_feed(client, alice)
     assert after == before
-    assert (await client.delete(url, params={"permanent": "true"}, headers=alice)).status_code == 204
+    assert await _purge(client, url, alice) == 204
     bob_feed, _ = await read_feed(client, bob)
     assert [(c["id"], c["op"]) for c in bob_feed] == [(bobs["id"], "delete")]
 
@@ -63,7 +66,7 @@ async def test_the_feed_shows_only_your_own_tombstones(client: httpx.AsyncClient
     mine = await create_note(client, alice, title="mine")
     theirs = await create_note(client, bob, title="theirs")
     await client.delete(f"/v1/notes/{theirs['id']}", params={"permanent": "true"}, headers=bob)
-    await client.delete(f"/v1/trash", headers=bob)
+    await client.delete("/v1/trash", headers=bob)
     changes, _ = await read_feed(client, alice)
     assert [(c["id"], c["op"]) for c in changes] == [(mine["id"], "create")]
     bob_changes, _ = await read_feed(client, bob)
