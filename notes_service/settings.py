@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "console"] = "json"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Notes per `POST /v1/import`: one request is one transaction, which holds back every
+    # owner's change feed while it runs. Larger files go through `notes-service import`.
+    import_max_lines: int = Field(default=10_000, ge=1, le=1_000_000)
     cursor_secret: SecretStr = SecretStr(DEV_CURSOR_SECRET)
     embedded_dir: Path = PROJECT_DIR / ".pgdata"
     embedded_port: int = Field(default=54329, ge=1024, le=65535)
