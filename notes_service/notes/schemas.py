@@ -14,6 +14,7 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 TITLE_MAX = 200
 BODY_MAX = 100_000
@@ -137,11 +138,12 @@ class NoteBatch(_Input):
 class NoteUpdate(_Input):
     """Every field optional; an explicit `null` is refused rather than taken as "no change"."""
 
-    title: Title | None = None
-    body: Body | None = None
-    tags: Tags | None = None
-    pinned: bool | None = None
-    archived: bool | None = None
+    # SkipJsonSchema: the schema says what is accepted, a value or no field, never null.
+    title: Title | SkipJsonSchema[None] = None
+    body: Body | SkipJsonSchema[None] = None
+    tags: Tags | SkipJsonSchema[None] = None
+    pinned: bool | SkipJsonSchema[None] = None
+    archived: bool | SkipJsonSchema[None] = None
 
     @field_validator("*", mode="before")
     @classmethod
