@@ -18,6 +18,7 @@ from notes_service.metrics import Metrics, ObserveRequests
 from notes_service.middleware import RequestContextMiddleware
 from notes_service.notes.router import router as notes_router
 from notes_service.notes.router import transfer_router, trash_router
+from notes_service.openapi import install_openapi
 from notes_service.pools import BoundedAsyncpgClient
 from notes_service.problems import install_problem_handlers
 from notes_service.queries.database import ReadDatabase
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(transfer_router)
     app.include_router(ops.router)
     app.include_router(docs.router)
+    install_openapi(app)
     return app
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from notes_service.settings import Settings
 
 if TYPE_CHECKING:
-    from notes_service.notes.importer import OnConflict
+    from notes_service.notes.importer import ImportedNote, OnConflict
 
 
 class Progress:
@@ -67,39 +68,100 @@ async def export_owner(settings: Settings, owner: str, revisions: bool) -> int:
         await db.disconnect()
 
 
-async def import_owner(settings: Settings, owner: str, path: Path, on_conflict: OnConflict) -> int:
+# Notes per transaction of a CLI import: each chunk commits on its own, so memory stays flat
+# and no transaction holds the change feed back for long, whatever the file's size.
+IMPORT_CHUNK_LINES = 1000
+
+
+def _validate_file(path: Path, chunk_lines: int) -> int:
+    """First pass: validate every line, keeping nothing; the number of notes in the file. A
+    repeated id is an error within one chunk; across chunks (remembering every id would grow
+    with the file) the later line meets the note the earlier one wrote, as `on_conflict` says."""
+    from notes_service.notes.importer import LineChecker, numbered
+
+    checker, total = LineChecker(), 0
+    with path.open("rb") as handle:
+        for number, line in numbered(handle):
+            checker.check(number, line)
+            total += 1
+            if total % chunk_lines == 0:
+                checker.seen.clear()
+            if checker.full:
+                break
+    checker.raise_errors()
+    return total
+
+
+def _chunks(path: Path, size: int) -> Iterator[tuple[int, int, list[ImportedNote]]]:
+    """(first line number, last line number, notes) for every `size` notes of the file."""
+    from notes_service.notes.importer import LineChecker, numbered
+
+    checker = LineChecker()
+    chunk: list[ImportedNote] = []
+    first = 0
+    with path.open("rb") as handle:
+        for number, line in numbered(handle):
+            first = first or number
+            note = checker.check(number, line)
+            checker.raise_errors("the file changed while it was imported")
+            assert note is not None
+            chunk.append(note)
+            if len(chunk) == size:
+                yield first, number, chunk
+                checker, chunk, first = LineChecker(), [], 0
+        if chunk:
+            yield first, number, chunk
+
+
+async def import_owner(
+    settings: Settings,
+    owner: str,
+    path: Path,
+    on_conflict: OnConflict,
+    chunk_lines: int = IMPORT_CHUNK_LINES,
+) -> int:
     from tortoise import Tortoise
 
     from notes_service.db import tortoise_config
+    from notes_service.logs import describe_error
     from notes_service.notes import importer
     from notes_service.notes.models import Owner
     from notes_service.problems import AppError
 
-    with path.open("rb") as handle:
-        try:
-            items = importer.parse_lines(handle)
-        except AppError as exc:
-            errors = exc.extra.get("errors", [])[:5]
-            print(f"notes-service: {exc.detail}", file=sys.stderr)
-            for error in errors:
-                print(f"  line {error['loc'][1]}: {error['msg']}", file=sys.stderr)
-            return 1
+    try:
+        total = _validate_file(path, chunk_lines)
+    except AppError as exc:
+        errors = exc.extra.get("errors", [])[:5]
+        print(f"notes-service: {exc.detail}", file=sys.stderr)
+        for error in errors:
+            print(f"  line {error['loc'][1]}: {error['msg']}", file=sys.stderr)
+        return 1
     await Tortoise.init(config=tortoise_config(settings))
     try:
         owner_row, _ = await Owner.get_or_create(name=owner)
-        progress = Progress("imported", len(items))
-        try:
-            result = await importer.import_notes(
-                owner_row.id,
-                items,
-                on_conflict,
-                progress.advance,
-            )
-        except AppError as exc:
-            print(f"notes-service: {exc.detail}", file=sys.stderr)
-            return 1
+        progress = Progress("imported", total)
+        done = importer.ImportResult()
+        for first, last, items in _chunks(path, chunk_lines):
+            try:
+                result = await importer.import_notes(
+                    owner_row.id, items, on_conflict, progress.advance
+                )
+            except Exception as exc:  # any failure: say which lines, and what was kept
+                progress.close()
+                reason = exc.detail if isinstance(exc, AppError) else describe_error(exc)
+                print(
+                    f"notes-service: lines {first}-{last} were not imported: {reason}\n"
+                    f"notes-service: lines before {first} were imported "
+                    f"(created {done.created}, updated {done.updated}, skipped {done.skipped}); "
+                    f"fix the file and rerun from line {first}, or with --on-conflict skip",
+                    file=sys.stderr,
+                )
+                return 1
+            done.created += result.created
+            done.updated += result.updated
+            done.skipped += result.skipped
         progress.close()
-        print(f"created {result.created}, updated {result.updated}, skipped {result.skipped}")
+        print(f"created {done.created}, updated {done.updated}, skipped {done.skipped}")
         return 0
     finally:
         await Tortoise.close_connections()

@@ -21,6 +21,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 from tortoise.exceptions import DBConnectionError, DoesNotExist, IntegrityError
 
+from notes_service.logs import describe_error
+
 logger = logging.getLogger(__name__)
 
 PROBLEM_BASE = "urn:notes-service:problem:"
@@ -213,7 +215,7 @@ async def _does_not_exist(request: Request, exc: Exception) -> Response:
 
 
 async def _integrity_error(request: Request, exc: Exception) -> Response:
-    logger.warning("integrity error reached the handler: %s", exc)
+    logger.warning("integrity error reached the handler: %s", describe_error(exc))
     return problem_response(
         Conflict("The request conflicts with stored data"), _request_id(request)
     )

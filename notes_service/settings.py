@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # A search ranks only this many of its newest matches (README: "Broad searches").
     search_rank_limit: int = Field(default=1000, ge=1, le=100_000)
+    # Notes per `POST /v1/import`: one request is one transaction, which holds back every
+    # owner's change feed while it runs. Larger files go through `notes-service import`.
+    import_max_lines: int = Field(default=10_000, ge=1, le=1_000_000)
     cursor_secret: SecretStr = SecretStr(DEV_CURSOR_SECRET)
     embedded_dir: Path = PROJECT_DIR / ".pgdata"
     embedded_port: int = Field(default=54329, ge=1024, le=65535)

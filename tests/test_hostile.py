@@ -63,7 +63,7 @@ async def test_hostile_query_values_never_crash_or_leak(
                 assert response.status_code in (400, 422), (path, name)
             text = response.text
             for leak in LEAKS:
-                assert leak not in text or path == "/v1/export", (path, name, leak)
+                assert leak not in text, (path, name, leak)
 
 
 @pytest.mark.parametrize("note_id", ["../../etc/passwd", "1 OR 1=1", "%00", "0" * 1000])

@@ -4,7 +4,7 @@ tests stop and start themselves."""
 from __future__ import annotations
 
 import json
-import time
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,17 +45,13 @@ def _env(server: EmbeddedPostgres, **extra: str) -> dict[str, str]:
     }
 
 
-def _assert_unavailable(svc: Service, path: str, headers: dict[str, str]) -> float:
-    started = time.monotonic()
+def _assert_unavailable(svc: Service, path: str, headers: dict[str, str]) -> None:
+    # A hang would end in the client's bounded wait (svc.get's timeout) as an error.
     response = svc.get(path, headers=headers)
-    elapsed = time.monotonic() - started
     assert response.status_code == 503, response.text
     assert response.headers["content-type"] == PROBLEM
     assert int(response.headers["retry-after"]) >= 1
     assert response.json()["type"].endswith(":unavailable")
-    # Generous bound: the point is that it answers within the acquire timeout, not hangs.
-    assert elapsed < ACQUIRE_TIMEOUT + 3
-    return elapsed
 
 
 def test_database_outage_gives_503_then_the_same_process_recovers(
@@ -117,14 +113,14 @@ def test_start_up_gives_up_with_one_clear_line_when_the_database_is_too_late(
 ) -> None:
     db.stop()
     with service(tmp_path / "service.log", _env(db, NOTES_DB_CONNECT_TIMEOUT="3")) as svc:
-        started = time.monotonic()
         returncode = svc.process.wait(60)
-        elapsed = time.monotonic() - started
     db.start()  # too late: the service has already given up
     assert returncode != 0
-    assert elapsed >= 3
     log = svc.log()
     assert "Traceback" not in log
     last = log.strip().splitlines()[-1]
     assert last.startswith("notes-service: database 127.0.0.1:")
     assert "not reachable after 3s" in last and "giving up" in last
+    # It kept retrying until the connect timeout rather than giving up at the first refusal.
+    attempts = re.search(r"\((\d+) attempts;", last)
+    assert attempts is not None and int(attempts[1]) >= 2, last

@@ -58,3 +58,15 @@ async def test_summaries_are_per_owner(client: httpx.AsyncClient) -> None:
     await create_note(client, alice, title="a", tags=["private"])
     assert (await client.get("/v1/tags", headers=bob)).json() == []
     assert (await client.get("/v1/stats", headers=bob)).json()["notes"] == 0
+
+
+async def test_stats_count_only_the_owners_revisions(client: httpx.AsyncClient) -> None:
+    alice, bob = await api_key("alice"), await api_key("bob")
+    mine = await create_note(client, alice, title="a")
+    await client.patch(f"/v1/notes/{mine['id']}", json={"body": "v2"}, headers=alice)
+    theirs = await create_note(client, bob, title="b")
+    for version in range(2, 5):
+        body = {"body": f"v{version}"}
+        await client.patch(f"/v1/notes/{theirs['id']}", json=body, headers=bob)
+    assert (await client.get("/v1/stats", headers=alice)).json()["revisions"] == 2
+    assert (await client.get("/v1/stats", headers=bob)).json()["revisions"] == 4

@@ -7,22 +7,38 @@ Every line is validated before anything is written, so a bad line (or, with
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError, ValidationInfo, field_validator
 from tortoise.transactions import in_transaction
 
 from notes_service.notes import service, tags
 from notes_service.notes.models import Note
-from notes_service.notes.schemas import Body, Tags, Title, _Input
+from notes_service.notes.schemas import Body, Tags, Title, UtcDatetime, _Input
 from notes_service.notes.versions import new_version, utcnow
-from notes_service.problems import Conflict, ValidationFailed
+from notes_service.problems import Conflict, PayloadTooLarge, ValidationFailed
 
 OnConflict = Literal["skip", "overwrite", "fail"]
 MAX_REPORTED_ERRORS = 20
 CONTENT_FIELDS = ("title", "body", "pinned", "archived", "deleted_at")
+# An imported time must be one a note can have had: not before the Unix epoch, and not more
+# than a day ahead of this server's clock (room for another machine's clock skew).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+
+
+def _sane_time(value: datetime) -> datetime:
+    if value < EARLIEST:
+        raise ValueError("must not be before 1970-01-01T00:00:00Z")
+    if value > datetime.now(UTC) + FUTURE_SLACK:
+        raise ValueError("must not be more than a day in the future")
+    return value
+
+
+NoteTime = Annotated[UtcDatetime, AfterValidator(_sane_time)]
 
 
 class ImportedNote(_Input):
@@ -35,11 +51,23 @@ class ImportedNote(_Input):
     tags: Tags = Field(default_factory=list)
     pinned: bool = False
     archived: bool = False
-    created_at: AwareDatetime | None = None
-    updated_at: AwareDatetime | None = None
-    deleted_at: AwareDatetime | None = None
+    created_at: NoteTime | None = None
+    updated_at: NoteTime | None = None
+    deleted_at: NoteTime | None = None
     version: int | None = None
     revisions: list[Any] | None = None
+
+    @field_validator("updated_at")
+    @classmethod
+    def _not_before_created(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        created = info.data.get("created_at")
+        if value is not None and created is not None and value < created:
+            raise ValueError("must not be before created_at")
+        return value
+
+
+NOTE_OWNERS = "SELECT id, owner_id FROM notes WHERE id = ANY($1::uuid[])"
+BURIED = "SELECT id FROM tombstones WHERE id = ANY($1::uuid[])"
 
 
 class ImportConflict(Conflict):
@@ -53,38 +81,68 @@ class ImportResult:
     skipped: int = 0
 
 
-def parse_lines(lines: Iterable[bytes | str]) -> list[ImportedNote]:
-    """Validate every line (numbered from 1; blank lines are skipped) or raise a 422 naming
-    the bad ones."""
-    notes: list[ImportedNote] = []
-    errors: list[dict[str, Any]] = []
-    seen: dict[uuid.UUID, int] = {}
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+class LineChecker:
+    """Validates NDJSON lines one at a time (numbered from 1; blank lines are skipped),
+    collecting up to MAX_REPORTED_ERRORS errors; a repeated id is an error too."""
+
+    def __init__(self) -> None:
+        self.errors: list[dict[str, Any]] = []
+        self.seen: dict[uuid.UUID, int] = {}
+
+    @property
+    def full(self) -> bool:
+        return len(self.errors) >= MAX_REPORTED_ERRORS
+
+    def check(self, number: int, line: bytes | str) -> ImportedNote | None:
         try:
             note = ImportedNote.model_validate_json(line)
         except ValidationError as exc:
-            errors += [
+            self.errors += [
                 {"loc": ["body", number, *e["loc"]], "msg": e["msg"].removeprefix("Value error, ")}
                 for e in exc.errors()
             ]
-        else:
-            if note.id is not None and note.id in seen:
-                errors.append(
-                    {
-                        "loc": ["body", number, "id"],
-                        "msg": f"repeats the id of line {seen[note.id]}",
-                    }
-                )
-            elif note.id is not None:
-                seen[note.id] = number
+            return None
+        if note.id is not None and note.id in self.seen:
+            msg = f"repeats the id of line {self.seen[note.id]}"
+            self.errors.append({"loc": ["body", number, "id"], "msg": msg})
+        elif note.id is not None:
+            self.seen[note.id] = number
+        return note
+
+    def raise_errors(self, written: str = "nothing was imported") -> None:
+        if self.errors:
+            first = self.errors[0]["loc"][1]
+            raise ValidationFailed(self.errors, f"line {first} is not a valid note; {written}")
+
+
+class TooManyLines(PayloadTooLarge):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"An import request holds at most {limit} notes (NOTES_IMPORT_MAX_LINES); "
+            "split the file, or import it with `notes-service import`"
+        )
+
+
+def numbered(lines: Iterable[bytes | str]) -> Iterator[tuple[int, bytes | str]]:
+    """The non-blank lines with their line numbers (from 1)."""
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            yield number, line
+
+
+def parse_lines(lines: Iterable[bytes | str], max_lines: int | None = None) -> list[ImportedNote]:
+    """Validate every line or raise a 422 naming the bad ones (413 past `max_lines` notes)."""
+    checker = LineChecker()
+    notes: list[ImportedNote] = []
+    for number, line in numbered(lines):
+        if max_lines is not None and len(notes) >= max_lines:
+            raise TooManyLines(max_lines)
+        note = checker.check(number, line)
+        if note is not None:
             notes.append(note)
-        if len(errors) >= MAX_REPORTED_ERRORS:
+        if checker.full:
             break
-    if errors:
-        first = errors[0]["loc"][1]
-        raise ValidationFailed(errors, f"line {first} is not a valid note; nothing was imported")
+    checker.raise_errors()
     return notes
 
 
@@ -113,8 +171,14 @@ async def import_notes(
     result = ImportResult()
     async with in_transaction() as db:
         ids = [item.id for item in items if item.id is not None]
-        owners = dict(await Note.filter(id__in=ids).values_list("id", "owner_id")) if ids else {}
+        # One array bind each, never one bind per id: a statement takes at most 32,767.
+        _, rows = await db.execute_query(NOTE_OWNERS, [ids])
+        owners = {row["id"]: row["owner_id"] for row in rows}
         mine = {note_id for note_id, owner in owners.items() if owner == owner_id}
+        # An id that any owner's tombstone holds is taken too: reusing it would put a note and
+        # a deletion of the same id in the feeds (and let a later delete replace a tombstone).
+        _, rows = await db.execute_query(BURIED, [ids])
+        buried = {row["id"] for row in rows}
         if mine and on_conflict == "fail":
             raise ImportConflict(
                 f"{len(mine)} of these notes already exist (e.g. {min(mine)}); "
@@ -128,8 +192,10 @@ async def import_notes(
                 else:
                     result.updated += 1
             else:
-                # An id held by another owner is never touched: the line becomes a new note.
-                note_id = item.id if item.id is not None and item.id not in owners else uuid.uuid4()
+                # An id held by another owner, or deleted, is never reused: a new note, new id.
+                note_id = item.id
+                if note_id is None or note_id in owners or note_id in buried:
+                    note_id = uuid.uuid4()
                 fresh.append((_new_note(owner_id, item, note_id), item))
             if progress is not None:
                 progress(1)

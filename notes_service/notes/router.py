@@ -178,8 +178,9 @@ transfer_router = APIRouter(prefix="/v1", tags=["notes"])
 
 @transfer_router.post("/import", response_model=ImportOut)
 async def import_notes(
-    request: Request, owner: CurrentOwner, on_conflict: OnConflict = "fail"
+    request: Request, owner: CurrentOwner, settings: AppSettings, on_conflict: OnConflict = "fail"
 ) -> ImportOut:
-    items = importer.parse_lines((await request.body()).splitlines())
+    lines = (await request.body()).splitlines()
+    items = importer.parse_lines(lines, max_lines=settings.import_max_lines)
     result = await importer.import_notes(owner.owner_id, items, on_conflict)
     return ImportOut(created=result.created, updated=result.updated, skipped=result.skipped)

@@ -2,10 +2,19 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
 TITLE_MAX = 200
 BODY_MAX = 100_000
@@ -14,15 +23,40 @@ TAGS_MAX = 20
 BATCH_MAX = 100
 
 
+# What the OpenAPI schema states of a title and a tag, so that generated clients and fuzzers
+# produce values the validators below accept: no control character (C0, DEL, C1), and at least
+# one character that is not whitespace. The validators stay the authority (they also trim,
+# refuse lone surrogates and, for tags, normalise before checking the length).
+_CONTROL = "\\x00-\\x1f\\x7f-\\x9f"
+TITLE_PATTERN = f"^[^{_CONTROL}]*[^\\s{_CONTROL}][^{_CONTROL}]*$"
+TAG_PATTERN = f"^\\s*[^\\s,{_CONTROL}]+\\s*$"
+
+
 def _no_nul(value: str) -> str:
     # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the driver.
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    return _encodable(value)
+
+
+def _encodable(value: str) -> str:
+    # A JSON "\ud800" escape parses to a lone surrogate, which has no UTF-8 form: asyncpg
+    # would fail to encode it (a 500). Refuse it here, naming the field.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must not contain lone UTF-16 surrogates") from None
+    return value
+
+
+def _no_controls(value: str) -> str:
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise ValueError("must not contain control characters")
     return value
 
 
 def _clean_title(value: str) -> str:
-    value = _no_nul(value.strip())
+    value = _no_controls(_encodable(value)).strip()
     if not value:
         raise ValueError("must not be blank")
     if len(value) > TITLE_MAX:
@@ -33,7 +67,7 @@ def _clean_title(value: str) -> str:
 def clean_tag(value: str) -> str:
     # NFC so that a composed and a decomposed "é" are one tag; lowercasing can change the
     # length (e.g. "İ"), so the length is checked on the result.
-    name = unicodedata.normalize("NFC", value.strip().lower())
+    name = unicodedata.normalize("NFC", _encodable(value).strip().lower())
     if not name:
         raise ValueError("must not be blank")
     if len(name) > TAG_MAX:
@@ -54,9 +88,35 @@ def _tag_set(values: list[str]) -> list[str]:
     return names
 
 
-Title = Annotated[str, AfterValidator(_clean_title)]
+def _utc(value: datetime) -> datetime:
+    # An offset can push a valid local time outside what a datetime holds in UTC
+    # (9999-12-31T23:59:59-14:00): refuse it here rather than overflow in the driver.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC") from None
+
+
+Title = Annotated[
+    str,
+    AfterValidator(_clean_title),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": TITLE_MAX, "pattern": TITLE_PATTERN}
+    ),
+]
 Body = Annotated[str, Field(max_length=BODY_MAX), AfterValidator(_no_nul)]
-Tags = Annotated[list[Annotated[str, AfterValidator(clean_tag)]], AfterValidator(_tag_set)]
+Tag = Annotated[
+    str,
+    AfterValidator(clean_tag),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": TAG_MAX, "pattern": TAG_PATTERN}
+    ),
+]
+# maxItems only in the schema: duplicates collapse first, and the limit is on distinct tags.
+Tags = Annotated[
+    list[Tag], Field(json_schema_extra={"maxItems": TAGS_MAX}), AfterValidator(_tag_set)
+]
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
 
 
 class _Input(BaseModel):
@@ -78,11 +138,12 @@ class NoteBatch(_Input):
 class NoteUpdate(_Input):
     """Every field optional; an explicit `null` is refused rather than taken as "no change"."""
 
-    title: Title | None = None
-    body: Body | None = None
-    tags: Tags | None = None
-    pinned: bool | None = None
-    archived: bool | None = None
+    # SkipJsonSchema: the schema says what is accepted, a value or no field, never null.
+    title: Title | SkipJsonSchema[None] = None
+    body: Body | SkipJsonSchema[None] = None
+    tags: Tags | SkipJsonSchema[None] = None
+    pinned: bool | SkipJsonSchema[None] = None
+    archived: bool | SkipJsonSchema[None] = None
 
     @field_validator("*", mode="before")
     @classmethod

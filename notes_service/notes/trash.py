@@ -55,8 +55,11 @@ async def _remove(notes: Sequence[Note]) -> None:
     """Delete notes for good, leaving tombstones. Links go with the notes (ON DELETE CASCADE)."""
     ids = [n.id for n in notes]
     now = utcnow()
-    # An id can come back (an import of an exported note); its newest deletion wins.
-    await Tombstone.filter(id__in=ids).delete()
+    # Imports no longer reuse a deleted id, but one may have come back before they stopped: its
+    # newest deletion wins. Only the owner's own tombstones: another owner's are never touched.
+    for owner_id in {n.owner_id for n in notes}:
+        owned = [n.id for n in notes if n.owner_id == owner_id]
+        await Tombstone.filter(id__in=owned, owner_id=owner_id).delete()
     await Tombstone.bulk_create(
         [
             Tombstone(id=n.id, owner_id=n.owner_id, version=n.version + 1, deleted_at=now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -64,14 +65,21 @@ async def stats(owner: CurrentOwner, queries: Queries) -> Response:
     return Response(await queries.stats_json(owner.owner_id), media_type=JSON)
 
 
+XID8_MAX = 2**64 - 1  # xid8 is an unsigned 64-bit integer
+SEQ_MAX = 2**63 - 1  # change_seq is a bigint
+_XID = re.compile(r"[0-9]{1,20}")  # ASCII digits only: str.isdigit() also takes "²"
+
+
 def _feed_position(raw: list[Any]) -> tuple[str, int]:
+    # A cursor signed with a known (development) secret can carry any numbers: anything the
+    # columns' types cannot hold would fail in PostgreSQL's cast, a 500.
     if (
         len(raw) != 2
         or not isinstance(raw[0], str)
-        or not raw[0].isdigit()
-        or len(raw[0]) > 20
+        or not _XID.fullmatch(raw[0])
+        or int(raw[0]) > XID8_MAX
         or type(raw[1]) is not int
-        or raw[1] < 0
+        or not 0 <= raw[1] <= SEQ_MAX
     ):
         raise InvalidCursor()
     return raw[0], raw[1]

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BaseModel
 
 from notes_service.deps import CurrentOwner, Cursors
-from notes_service.notes.schemas import NotePage, clean_tag
+from notes_service.notes.schemas import NoteOut, NotePage, UtcDatetime, clean_tag
 from notes_service.problems import InvalidCursor, ValidationFailed
 from notes_service.queries.repository import NoteFilter, NoteQueries, Position
 
@@ -54,15 +54,27 @@ def page_response(request: Request, items: str, next_cursor: str | None) -> Resp
     return Response(body, media_type="application/json", headers=headers)
 
 
+def cursor_time(raw: Any) -> datetime:
+    # A cursor signed with a known (development) secret can carry any text: only an aware time
+    # that fits in UTC may reach the driver (else a naive-time error or an OverflowError).
+    value = datetime.fromisoformat(raw)
+    if value.tzinfo is None:
+        raise ValueError("naive time")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range") from None
+
+
 def _decode_position(raw: list[Any]) -> Position:
     try:
         sort_value, note_id, as_of = raw
         return Position(
-            datetime.fromisoformat(sort_value),
+            cursor_time(sort_value),
             uuid.UUID(note_id),
-            datetime.fromisoformat(as_of) if as_of else None,
+            cursor_time(as_of) if as_of is not None else None,
         )
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, AttributeError):
         raise InvalidCursor("The cursor is malformed") from None
 
 
@@ -85,7 +97,7 @@ async def list_notes(
     pinned: bool | None = None,
     archived: bool = False,
     trashed: bool = False,
-    updated_after: AwareDatetime | None = None,
+    updated_after: UtcDatetime | None = None,
     sort: Sort = "-updated_at",
     limit: Limit = 20,
     cursor: Cursor = None,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -12,6 +13,7 @@ from notes_service.notes.schemas import NoteOut
 from notes_service.problems import InvalidCursor, ValidationFailed
 from notes_service.queries.repository import SearchPosition
 from notes_service.queries.router import (
+    cursor_time,
     Cursor,
     Limit,
     Queries,
@@ -51,14 +53,17 @@ def _decode(raw: list[Any]) -> tuple[Mode, SearchPosition]:
         mode, rank, note_id, as_of, floor = raw if len(raw) == 5 else [*raw, None, None]
         if mode not in ("fts", "fuzzy"):
             raise ValueError(mode)
+        # Only a finite JSON number: a NaN or infinite rank has no place in the keyset.
+        if type(rank) not in (int, float) or not math.isfinite(rank):
+            raise ValueError(rank)
         position = SearchPosition(
             float(rank),
             uuid.UUID(note_id),
-            datetime.fromisoformat(as_of) if as_of else None,
-            (datetime.fromisoformat(floor[0]), uuid.UUID(floor[1])) if floor else None,
+            cursor_time(as_of) if as_of else None,
+            (cursor_time(floor[0]), uuid.UUID(floor[1])) if floor else None,
         )
         return mode, position
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, AttributeError):
         raise InvalidCursor("The cursor is malformed") from None
 
 

@@ -1,0 +1,38 @@
+"""schemathesis hooks for .ci/fuzz: headers whose valid values only the server's state decides.
+
+A generated `Idempotency-Key` is reused across examples (the server rightly answers 422
+`idempotency-key-reused` to a new body), and a generated `If-Match` can never equal a note's
+current ETag (412). So a well-formed key becomes a fresh one, and an `If-Match` becomes the
+note's current ETag, as a real client would send: the write paths are then reached. Malformed
+values are left as generated, for the refusal paths."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from typing import Any
+
+import httpx
+import schemathesis
+
+_KEY = re.compile(r"[\x20-\x7e]{1,255}")
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, **kwargs: Any) -> None:
+    headers = case.headers
+    if not headers:
+        return
+    key = headers.get("Idempotency-Key")
+    if isinstance(key, str) and _KEY.fullmatch(key):
+        headers["Idempotency-Key"] = uuid.uuid4().hex
+    note_id = (case.path_parameters or {}).get("note_id")
+    if "If-Match" in headers and headers["If-Match"] != "*" and note_id:
+        response = httpx.get(
+            f"{case.operation.base_url.rstrip('/')}/v1/notes/{note_id}",
+            headers={"Authorization": f"Bearer {os.environ['NOTES_FUZZ_KEY']}"},
+            timeout=30,
+        )
+        if response.status_code == 200:
+            headers["If-Match"] = response.headers["ETag"]
