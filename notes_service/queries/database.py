@@ -10,6 +10,7 @@ import databases
 
 from notes_service.pools import BoundedPool, PoolStats, stats_of
 from notes_service.settings import Settings
+from notes_service.timeouts import pool_options
 
 Row = Mapping[str, Any]
 
@@ -24,6 +25,7 @@ class ReadDatabase:
             statement_cache_size=settings.db_statement_cache_size,
             timeout=settings.db_acquire_timeout,
             server_settings={"application_name": "notes-service-read"},
+            **pool_options(settings),
         )
 
     async def connect(self) -> None:
