@@ -216,6 +216,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         log_config=None,  # logging is ours (notes_service.logs), in every worker
         access_log=False,  # replaced by the notes_service.access line
         timeout_graceful_shutdown=30,
+        timeout_keep_alive=settings.keep_alive_timeout,
+        limit_concurrency=settings.limit_concurrency,
+        server_header=False,  # no "server: uvicorn" banner for scanners
     )
     return 0
 

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     embedded_dir: Path = PROJECT_DIR / ".pgdata"
     embedded_port: int = Field(default=54329, ge=1024, le=65535)
     idempotency_ttl: timedelta = timedelta(hours=24)
+    # uvicorn: seconds an idle keep-alive connection stays open; connections plus requests in
+    # flight per worker before it answers 503 (unset: no limit).
+    keep_alive_timeout: int = Field(default=5, ge=1, le=3600)
+    limit_concurrency: int | None = Field(default=None, ge=1)
+    # When set, GET /metrics needs `Authorization: Bearer <token>`.
+    metrics_token: SecretStr | None = None
 
     @field_validator("log_format", mode="before")
     @classmethod
