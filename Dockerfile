@@ -1,7 +1,10 @@
 # The image that docker-compose.yml builds for both `migrate` and `app`.
-FROM python:3.11-slim
+FROM python:3.11.13-slim-bookworm
 WORKDIR /app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# Safe by default: production refuses the development cursor secret, so a container started
+# without NOTES_CURSOR_SECRET stops with a clear message instead of signing cursors with it.
+ENV NOTES_ENV=production
 COPY pyproject.toml requirements.lock README.md ./
 COPY notes_service ./notes_service
 COPY migrations ./migrations

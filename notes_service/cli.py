@@ -125,7 +125,8 @@ async def migrate(settings: Settings) -> list[str]:
 
     from notes_service.db import MIGRATIONS_DIR, tortoise_config
 
-    async with Command(tortoise_config(settings), location=str(MIGRATIONS_DIR)) as command:
+    config = tortoise_config(settings.for_long_jobs())
+    async with Command(config, location=str(MIGRATIONS_DIR)) as command:
         await command.init()
         return await command.upgrade()
 
@@ -135,7 +136,7 @@ async def _with_orm(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
 
     from notes_service.db import tortoise_config
 
-    await Tortoise.init(config=tortoise_config(settings))
+    await Tortoise.init(config=tortoise_config(settings.for_long_jobs()))
     try:
         return await work()
     finally:
@@ -215,6 +216,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         log_config=None,  # logging is ours (notes_service.logs), in every worker
         access_log=False,  # replaced by the notes_service.access line
         timeout_graceful_shutdown=30,
+        timeout_keep_alive=settings.keep_alive_timeout,
+        limit_concurrency=settings.limit_concurrency,
+        server_header=False,  # no "server: uvicorn" banner for scanners
     )
     return 0
 
@@ -257,9 +261,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "keys":
             return _keys(args, settings)
         if args.command == "export":
-            return cli_transfer.run_export(settings, args.owner, args.revisions)
+            return cli_transfer.run_export(settings.for_long_jobs(), args.owner, args.revisions)
         if args.command == "import":
-            return cli_transfer.run_import(settings, args.owner, args.file, args.on_conflict)
+            return cli_transfer.run_import(
+                settings.for_long_jobs(), args.owner, args.file, args.on_conflict
+            )
         if args.command == "purge-trash":
             return _purge_trash(args, settings)
     raise AssertionError(args.command)

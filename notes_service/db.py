@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from notes_service.settings import PROJECT_DIR, Settings, get_settings
+from notes_service.timeouts import pool_options
 
 MODEL_MODULES = ["notes_service.notes.models", "aerich.models"]
 MIGRATIONS_DIR: Path = PROJECT_DIR / "migrations"
@@ -39,6 +40,7 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
         "timeout": settings.db_acquire_timeout,  # asyncpg's connect timeout
         "acquire_timeout": settings.db_acquire_timeout,  # waiting for a free connection
         "server_settings": {"application_name": "notes-service"},
+        **pool_options(settings),
     }
     return {
         "connections": {"default": {"engine": "notes_service.pools", "credentials": credentials}},
@@ -48,4 +50,4 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-TORTOISE_ORM = tortoise_config(get_settings())
+TORTOISE_ORM = tortoise_config(get_settings().for_long_jobs())

@@ -51,12 +51,19 @@ class RequestContextMiddleware:
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         response_started = False
+        api = scope["path"] == "/v1" or scope["path"].startswith("/v1/")
 
         async def send_with_id(message: Message) -> None:
             nonlocal response_started
             if message["type"] == "http.response.start":
                 response_started = True
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                if api:
+                    # Per-owner data: never in a shared cache; a browser or client may keep a
+                    # copy but must revalidate it (the ETag makes that a cheap 304).
+                    headers.setdefault("Cache-Control", "private, no-cache")
             await send(message)
 
         limit = self.max_body_bytes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -12,7 +13,7 @@ from starlette.responses import Response
 from tortoise import connections
 
 from notes_service.db import APPLIED_HEAD_SQL, newest_migration
-from notes_service.problems import ServiceUnavailable
+from notes_service.problems import ServiceUnavailable, Unauthorized
 from notes_service.startup import describe
 
 logger = logging.getLogger(__name__)
@@ -77,7 +78,18 @@ async def readyz(request: Request) -> dict[str, object]:
     return {"status": "ready", "checks": checks}
 
 
+def _require_metrics_token(request: Request) -> None:
+    token = request.app.state.settings.metrics_token
+    if token is None:
+        return
+    sent = request.headers.get("authorization", "")
+    expected = f"Bearer {token.get_secret_value()}"
+    if not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise Unauthorized("GET /metrics needs the NOTES_METRICS_TOKEN bearer token")
+
+
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
+    _require_metrics_token(request)
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

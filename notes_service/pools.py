@@ -25,6 +25,7 @@ requests, and that a release sends nothing to the server.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator
 from dataclasses import dataclass
 from types import TracebackType
@@ -33,6 +34,17 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
+
+logger = logging.getLogger(__name__)
+
+# What a failed release of a connection the server has ended can raise (the reset query fails).
+_BROKEN_CONNECTION_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+)
 
 
 async def keep_session(connection: asyncpg.Connection) -> None:
@@ -65,6 +77,23 @@ class BoundedPool:
         finally:
             self.waiters -= 1
 
+    async def release(self, connection: PoolConnectionProxy[Any]) -> None:
+        """Return a connection; one the server has ended is dropped quietly.
+
+        When PostgreSQL shuts down it sends every backend a FATAL `admin_shutdown` before closing
+        the socket. On a connection that is idle but checked out, asyncpg reads that message as
+        a protocol error and parks the connection in an error state until the EOF is processed;
+        the reset query that release() runs then fails ("cannot switch to state 15; another
+        operation (2) is in progress"), and asyncpg terminates the connection. Raising that
+        here would turn a request whose work already committed (or rolled back) into a 500,
+        and would skip Tortoise's reset of its transaction context, which runs after release.
+        """
+        try:
+            await self._pool.release(connection)
+        except _BROKEN_CONNECTION_ERRORS as exc:
+            # asyncpg has terminated it: the next acquire opens a fresh connection.
+            logger.warning("dropped a broken connection on release: %s", type(exc).__name__)
+
     def stats(self) -> PoolStats:
         size = self._pool.get_size()
         return PoolStats(
@@ -75,7 +104,7 @@ class BoundedPool:
         )
 
     def __getattr__(self, name: str) -> Any:
-        # release(), close(), terminate(), expire_connections(), ...: the pool's own.
+        # close(), terminate(), expire_connections(), ...: the pool's own.
         return getattr(self._pool, name)
 
 
@@ -103,7 +132,8 @@ class _Acquire:
         tb: TracebackType | None,
     ) -> None:
         connection, self._connection = self._connection, None
-        await self._pool.release(connection)
+        if connection is not None:
+            await self._pool.release(connection)
 
 
 def stats_of(pool: object) -> PoolStats | None:

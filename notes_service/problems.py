@@ -9,9 +9,13 @@ from typing import Any
 from asyncpg.exceptions import (
     CannotConnectNowError,
     ConnectionDoesNotExistError,
+    IdleInTransactionSessionTimeoutError,
     InterfaceError,
+    InternalClientError,
+    LockNotAvailableError,
     OperatorInterventionError,
     PostgresConnectionError,
+    QueryCanceledError,
     TooManyConnectionsError,
 )
 from fastapi import FastAPI, Request
@@ -35,10 +39,21 @@ DATABASE_OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
     CannotConnectNowError,
     ConnectionDoesNotExistError,
     InterfaceError,  # connection closed underneath the pool
+    # A connection the server ended with a FATAL while it sat idle: asyncpg reads the message
+    # as a protocol error, and the next statement on it fails with "cannot switch to state …".
+    InternalClientError,
     OperatorInterventionError,  # admin shutdown, crash shutdown
     PostgresConnectionError,
     TooManyConnectionsError,
     DBConnectionError,
+)
+
+
+# The server's own limits (settings NOTES_DB_*_TIMEOUT) cut a statement or transaction short.
+DATABASE_TIMEOUT_ERRORS: tuple[type[BaseException], ...] = (
+    QueryCanceledError,  # statement_timeout
+    LockNotAvailableError,  # lock_timeout
+    IdleInTransactionSessionTimeoutError,
 )
 
 
@@ -123,6 +138,10 @@ class ServiceUnavailable(AppError):
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
+class DatabaseTimeout(ServiceUnavailable):
+    slug, title = "database-timeout", "The database did not answer in time"
+
+
 class InternalError(AppError):
     status, slug, title = 500, "internal", "Internal server error"
 
@@ -141,6 +160,7 @@ PROBLEM_TYPES: tuple[type[AppError], ...] = (
     IdempotencyKeyReused,
     InternalError,
     ServiceUnavailable,
+    DatabaseTimeout,
 )
 
 
@@ -221,12 +241,12 @@ async def _integrity_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def _is_database_outage(exc: BaseException) -> bool:
+def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, DATABASE_OUTAGE_ERRORS):
+        if isinstance(current, kinds):
             return True
         current = current.__cause__ or current.__context__
     return False
@@ -238,7 +258,9 @@ def error_for_exception(exc: BaseException) -> AppError:
         return exc
     if isinstance(exc, StarletteHTTPException) and exc.status_code == 413:
         return PayloadTooLarge(str(exc.detail))
-    if _is_database_outage(exc):
+    if _caused_by(exc, DATABASE_TIMEOUT_ERRORS):
+        return DatabaseTimeout("The database did not finish the request in time; retry later")
+    if _caused_by(exc, DATABASE_OUTAGE_ERRORS):
         return ServiceUnavailable("The database is unavailable; retry shortly")
     return InternalError("An unexpected error occurred; quote the request_id when reporting it")
 

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     db_acquire_timeout: float = Field(default=5.0, gt=0, le=300)
     auth_cache_ttl: float = Field(default=5.0, ge=0, le=300)
     db_statement_cache_size: int = Field(default=100, ge=0)
+    # Server-side limits on every pooled connection, in seconds; 0 leaves the server's own value.
+    # See timeouts.py. Long jobs (migrate, CLI import/export/purge) run without the statement one.
+    db_statement_timeout: float = Field(default=15.0, ge=0, le=86400)
+    db_lock_timeout: float = Field(default=5.0, ge=0, le=86400)
+    db_idle_in_transaction_timeout: float = Field(default=30.0, ge=0, le=86400)
     # How long start-up keeps retrying an unreachable database before giving up.
     db_connect_timeout: float = Field(default=30.0, gt=0, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
@@ -71,6 +76,12 @@ class Settings(BaseSettings):
     embedded_dir: Path = PROJECT_DIR / ".pgdata"
     embedded_port: int = Field(default=54329, ge=1024, le=65535)
     idempotency_ttl: timedelta = timedelta(hours=24)
+    # uvicorn: seconds an idle keep-alive connection stays open; connections plus requests in
+    # flight per worker before it answers 503 (unset: no limit).
+    keep_alive_timeout: int = Field(default=5, ge=1, le=3600)
+    limit_concurrency: int | None = Field(default=None, ge=1)
+    # When set, GET /metrics needs `Authorization: Bearer <token>`.
+    metrics_token: SecretStr | None = None
 
     @field_validator("log_format", mode="before")
     @classmethod
@@ -109,6 +120,10 @@ class Settings(BaseSettings):
                 "NOTES_CURSOR_SECRET must be set to a private random value outside development"
             )
         return self
+
+    def for_long_jobs(self) -> Settings:
+        """Migrations and CLI jobs may legitimately run one statement for minutes."""
+        return self.model_copy(update={"db_statement_timeout": 0.0})
 
     @property
     def write_url(self) -> str:

@@ -4,6 +4,7 @@ is checked by reading it."""
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from typing import Any
 
@@ -111,3 +112,42 @@ def test_production_services_must_be_given_a_cursor_secret(services: dict[str, A
         environment = service.get("environment", {})
         if environment.get("NOTES_ENV", "development") != "development":
             assert ":?" in environment["NOTES_CURSOR_SECRET"]
+
+
+# A version, not a moving tag: `16.9-bookworm`, `v1.25.1-p0` (never `latest`, never just `16`).
+PINNED_TAG = re.compile(r"v?\d+\.\d+[\w.-]*")
+
+
+def _dockerfile() -> str:
+    return (PROJECT_DIR / "Dockerfile").read_text()
+
+
+def test_every_image_is_pinned_to_a_version(services: dict[str, Any]) -> None:
+    built = services["migrate"]["image"]
+    for name, service in services.items():
+        image = service["image"]
+        if image == built:
+            continue  # built here from the Dockerfile
+        tag = image.partition(":")[2]
+        assert PINNED_TAG.fullmatch(tag), f"{name}: {image}"
+    [base] = [line.split()[1] for line in _dockerfile().splitlines() if line.startswith("FROM ")]
+    assert PINNED_TAG.fullmatch(base.partition(":")[2]), base
+
+
+def test_the_image_runs_in_production_unless_told_otherwise() -> None:
+    environment = [line for line in _dockerfile().splitlines() if line.startswith("ENV ")]
+    assert any("NOTES_ENV=production" in line.split() for line in environment), environment
+
+
+def test_every_database_password_follows_postgres_password(services: dict[str, Any]) -> None:
+    postgres = services["postgres"]["environment"]["POSTGRES_PASSWORD"]
+    assert postgres.startswith("${POSTGRES_PASSWORD:?"), postgres  # required, no default
+    text = COMPOSE.read_text()
+    assert "notes:notes@" not in text
+    urls = [
+        services["migrate"]["environment"]["NOTES_DATABASE_URL"],
+        services["app"]["environment"]["NOTES_DATABASE_URL"],
+    ]
+    for url in urls:
+        assert "postgresql://notes:${POSTGRES_PASSWORD}@postgres:5432/notes" in url, url
+    assert services["pgbouncer"]["environment"]["DB_PASSWORD"] == "${POSTGRES_PASSWORD}"

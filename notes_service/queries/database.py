@@ -15,6 +15,7 @@ import databases
 
 from notes_service.pools import BoundedPool, PoolStats, keep_session, stats_of
 from notes_service.settings import Settings
+from notes_service.timeouts import pool_options
 
 Row = Mapping[str, Any]
 
@@ -31,6 +32,7 @@ class ReadDatabase:
             timeout=settings.db_acquire_timeout,
             server_settings={"application_name": "notes-service-read"},
             reset=keep_session,  # no reset query on release: see pools.py
+            **pool_options(settings),
         )
 
     async def connect(self) -> None:

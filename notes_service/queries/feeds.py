@@ -106,17 +106,43 @@ async def changes(
     return Response(body, media_type=JSON)
 
 
+# Small enough that a chunk of notes or revisions (bodies up to 100,000 characters) stays a few
+# megabytes; each chunk is one short statement, with the connection back in the pool before the
+# first of its lines is sent.
+EXPORT_NOTES_CHUNK = 50
+EXPORT_REVISIONS_CHUNK = 20
+
+
 async def export_lines(
     queries: NoteQueries, owner_id: int, with_revisions: bool
 ) -> AsyncIterator[bytes]:
-    async for row in queries.export(owner_id, with_revisions):
-        note: dict[str, Any] = NoteOut.model_validate(dict(row)).model_dump(mode="json")
-        if with_revisions:
-            history = json.loads(row["revisions"] or "[]")
-            note["revisions"] = [
-                RevisionOut.model_validate(r).model_dump(mode="json") for r in history
-            ]
-        yield json.dumps(note, ensure_ascii=False).encode() + b"\n"
+    """The owner's notes as NDJSON, oldest first. Not one snapshot: each chunk reads the
+    committed state when it runs, and a note is never repeated (the keyset is its creation)."""
+    after: tuple[datetime, uuid.UUID] | None = None
+    while rows := await queries.export_notes(owner_id, after, EXPORT_NOTES_CHUNK):
+        for row in rows:
+            note = NoteOut.model_validate(dict(row)).model_dump(mode="json")
+            line = json.dumps(note, ensure_ascii=False).encode()
+            if not with_revisions:
+                yield line + b"\n"
+                continue
+            # The same bytes as `note | {"revisions": [...]}` dumped whole, one chunk at a time.
+            yield line[:-1] + b', "revisions": ['
+            async for index, revision in _history(queries, row["id"]):
+                yield (b", " if index else b"") + revision
+            yield b"]}\n"
+        after = (rows[-1]["created_at"], rows[-1]["id"])
+
+
+async def _history(queries: NoteQueries, note_id: uuid.UUID) -> AsyncIterator[tuple[int, bytes]]:
+    index, after_version = 0, 0
+    while rows := await queries.export_revisions(note_id, after_version, EXPORT_REVISIONS_CHUNK):
+        for row in rows:
+            fields = dict(row) | {"tags": json.loads(row["tags"])}  # a jsonb column
+            revision = RevisionOut.model_validate(fields).model_dump(mode="json")
+            yield index, json.dumps(revision, ensure_ascii=False).encode()
+            index += 1
+        after_version = rows[-1]["version"]
 
 
 @router.get("/export", response_class=StreamingResponse)

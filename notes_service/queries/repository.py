@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -125,5 +124,20 @@ class NoteQueries:
         values = {"owner_id": owner_id, "after_xid": after[0], "after_seq": after[1]}
         return await self._db.fetch_all(sql.CHANGES, values | {"limit": limit})
 
-    def export(self, owner_id: int, with_revisions: bool) -> AsyncIterator[Row]:
-        return self._db.iterate(sql.EXPORT[with_revisions], {"owner_id": owner_id})
+    async def export_notes(
+        self, owner_id: int, after: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> list[Row]:
+        if after is None:
+            return await self._db.fetch_all(
+                sql.EXPORT_FIRST_NOTES, {"owner_id": owner_id, "limit": limit}
+            )
+        values = {"after_created_at": after[0], "after_id": after[1]}
+        return await self._db.fetch_all(
+            sql.EXPORT_NEXT_NOTES, {"owner_id": owner_id, "limit": limit} | values
+        )
+
+    async def export_revisions(
+        self, note_id: uuid.UUID, after_version: int, limit: int
+    ) -> list[Row]:
+        values = {"note_id": note_id, "after_version": after_version, "limit": limit}
+        return await self._db.fetch_all(sql.EXPORT_REVISIONS, values)

@@ -253,21 +253,32 @@ LEFT JOIN revisions prev ON prev.note_id = n.id AND prev.version = n.version - 1
 """
 
 
-def _export(with_revisions: bool) -> str:
-    history = """,
-       (SELECT json_agg(json_build_object(
-                   'version', r.version, 'title', r.title, 'body', r.body, 'tags', r.tags,
-                   'pinned', r.pinned, 'archived', r.archived, 'deleted', r.deleted,
-                   'created_at', r.created_at) ORDER BY r.version)
-        FROM revisions r WHERE r.note_id = n.id) AS revisions"""
-    return f"""
-SELECT {NOTE_COLUMNS}{history if with_revisions else ""}
+
+# Export walks the owner's notes in short keyset chunks (index notes_owner_created_id), each
+# chunk its own statement: no cursor or transaction stays open while a slow client reads.
+_EXPORT_NOTES = f"""
+SELECT {NOTE_COLUMNS}
 FROM notes n
-WHERE n.owner_id = :owner_id
+WHERE n.owner_id = :owner_id"""
+_EXPORT_ORDER = """
 ORDER BY n.created_at, n.id
+LIMIT :limit
 """
+EXPORT_FIRST_NOTES = _EXPORT_NOTES + _EXPORT_ORDER
+EXPORT_NEXT_NOTES = (
+    _EXPORT_NOTES
+    + """
+  AND (n.created_at, n.id) > (CAST(:after_created_at AS timestamptz), CAST(:after_id AS uuid))"""
+    + _EXPORT_ORDER
+)
 
-
-EXPORT: dict[bool, str] = {False: _export(False), True: _export(True)}
+# One note's history, a few versions at a time: a long history is never one value.
+EXPORT_REVISIONS = """
+SELECT r.version, r.title, r.body, r.tags, r.pinned, r.archived, r.deleted, r.created_at
+FROM revisions r
+WHERE r.note_id = CAST(:note_id AS uuid) AND r.version > :after_version
+ORDER BY r.version
+LIMIT :limit
+"""
 
 OWNER_ID = "SELECT id FROM owners WHERE name = CAST(:name AS text)"
