@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import logging
 import os
+import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TypeVar
@@ -35,19 +37,20 @@ def _database(settings: Settings, *, migrate_embedded: bool = True) -> Iterator[
     from notes_service.embedded import EmbeddedPostgres
 
     server = EmbeddedPostgres(settings.embedded_dir, settings.embedded_port)
-    with server.lease():
-        logger.info("using embedded PostgreSQL at %s (data in %s)", server.url, server.data_dir)
-        # Exported so that uvicorn workers and aerich, which read settings afresh, find it.
-        os.environ["NOTES_DATABASE_URL"] = server.url
-        settings = settings.model_copy(update={"database_url": server.url})
+
+    def migrate_it() -> None:
         # Zero setup: the embedded database is always migrated (except for `db aerich`, which
         # is how migrations are made and tried). With a URL set, migrating is the operator's
         # step (`notes-service migrate`).
-        if migrate_embedded:
-            applied = asyncio.run(migrate(settings))
-            if applied:
-                logger.info("migrations applied: %s", ", ".join(applied))
-        yield settings
+        applied = asyncio.run(migrate(settings.model_copy(update={"database_url": server.url})))
+        if applied:
+            logger.info("migrations applied: %s", ", ".join(applied))
+
+    with server.lease(migrate_it if migrate_embedded else None):
+        logger.info("using embedded PostgreSQL at %s (data in %s)", server.url, server.data_dir)
+        # Exported so that uvicorn workers and aerich, which read settings afresh, find it.
+        os.environ["NOTES_DATABASE_URL"] = server.url
+        yield settings.model_copy(update={"database_url": server.url})
 
 
 def _masked(url: str) -> str:
@@ -124,7 +127,15 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     if args.file != "-" and not path.is_file():
         reason = "is a directory" if path.is_dir() else "no such file"
         return _fail(f"cannot read {args.file}: {reason}")
-    return cli_transfer.run_import(settings, args.owner, path, args.on_conflict)
+    # The import reports a conflict in the HTTP spelling (on_conflict=skip); a CLI user
+    # needs the flag, so its messages are rewritten on the way out.
+    messages = io.StringIO()
+    try:
+        with redirect_stderr(messages):
+            return cli_transfer.run_import(settings, args.owner, path, args.on_conflict)
+    finally:
+        text = re.sub(r"\bon_conflict=(\w+)", r"--on-conflict \1", messages.getvalue())
+        sys.stderr.write(text)
 
 
 def _purge_trash(args: argparse.Namespace, settings: Settings) -> int:

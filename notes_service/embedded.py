@@ -21,7 +21,7 @@ import os
 import pwd
 import stat
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -186,9 +186,10 @@ class EmbeddedPostgres:
             return True
 
     @contextmanager
-    def lease(self) -> Iterator[bool]:
+    def lease(self, setup: Callable[[], object] | None = None) -> Iterator[bool]:
         """Use the server for the duration of the block, sharing it with every other process
-        that does; yield True if this call started it. The last user stops it."""
+        that does; yield True if this call started it. The last user stops it. `setup` (the
+        migrations) runs under the start lock, so two starters never run it at once."""
         users = self._users_file()
         try:
             with self._start_lock():
@@ -196,6 +197,8 @@ class EmbeddedPostgres:
                     logger.info("adopting the embedded PostgreSQL left running: %s", self.pid())
                 started = self.start()
                 fcntl.flock(users, fcntl.LOCK_SH)
+                if setup is not None:
+                    setup()
             try:
                 yield started
             finally:
