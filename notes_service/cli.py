@@ -21,6 +21,7 @@ from notes_service.settings import Settings, SettingsError, load_settings
 
 logger = logging.getLogger("notes_service")
 T = TypeVar("T")
+_parser = cli_args.parser  # the commands and flags live in cli_args
 
 if TYPE_CHECKING:
     from notes_service.notes.models import ApiKey
@@ -215,7 +216,7 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = cli_args.parser().parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:
