@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from tortoise import connections
 from tortoise.contrib.fastapi import RegisterTortoise
 
-from notes_service import docs, ops
+from notes_service import docs, openapi, ops
 from notes_service.auth import KEY_CACHE
 from notes_service.cursors import CursorCodec
 from notes_service.db import tortoise_config
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(transfer_router)
     app.include_router(ops.router)
     app.include_router(docs.router)
+    openapi.install(app)
     return app
 
 
