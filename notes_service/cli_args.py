@@ -22,6 +22,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (exit status 2), like every failure."""
 
     def error(self, message: str) -> NoReturn:
+        if message.endswith("expected one argument"):
+            # `--older-than -5d`: argparse takes `-5d` for an option, not a value.
+            message += " (a value that starts with '-' needs '=': --option=VALUE)"
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 

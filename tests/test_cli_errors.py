@@ -110,6 +110,9 @@ def test_usage_errors_are_one_line_with_status_2() -> None:
     negative = run_cli("purge-trash", "--older-than=-5d", database_url=url)
     assert negative.returncode == 2
     assert "'-5d' is negative; give a positive duration" in _one_line(negative.stderr)
+    spaced = run_cli("purge-trash", "--older-than", "-5d", database_url=url)
+    assert spaced.returncode == 2
+    assert "needs '=': --option=VALUE" in _one_line(spaced.stderr)
     bad = run_cli("purge-trash", "--older-than", "5 weeks", database_url=url)
     assert bad.returncode == 2
     assert "must be a duration such as" in _one_line(bad.stderr)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from notes_service.embedded import EmbeddedPostgres
 from notes_service.settings import PROJECT_DIR
-from tests.servers import free_port, wait_for
+from tests.servers import free_port, require_binary, wait_for
 
 
 def walkthrough_blocks() -> list[str]:
@@ -25,6 +25,7 @@ def walkthrough_blocks() -> list[str]:
 
 
 def test_the_readme_walkthrough_works_when_pasted() -> None:
+    require_binary("curl")
     blocks = walkthrough_blocks()
     script = "\n".join(blocks)
     assert "make serve &" in script and "--retry-connrefused" in script and "curl -i" in script
