@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# SERVE_FLAGS: e.g. "--port 8001" (the README walk-through test runs it on a free port).
 serve: $(STAMP)
-	$(BIN)/notes-service serve
+	$(BIN)/notes-service serve $(SERVE_FLAGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from tortoise import connections
 from tortoise.contrib.fastapi import RegisterTortoise
 
-from notes_service import docs, ops
+from notes_service import docs, openapi, ops
 from notes_service.auth import KEY_CACHE
 from notes_service.cursors import CursorCodec
 from notes_service.db import tortoise_config
@@ -18,7 +18,6 @@ from notes_service.metrics import Metrics, ObserveRequests
 from notes_service.middleware import RequestContextMiddleware
 from notes_service.notes.router import router as notes_router
 from notes_service.notes.router import transfer_router, trash_router
-from notes_service.openapi import install_openapi
 from notes_service.pools import BoundedAsyncpgClient
 from notes_service.problems import install_problem_handlers
 from notes_service.queries.database import ReadDatabase
@@ -94,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(transfer_router)
     app.include_router(ops.router)
     app.include_router(docs.router)
-    install_openapi(app)
+    openapi.install(app)
     return app
 
 

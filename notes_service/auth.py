@@ -69,8 +69,13 @@ def _bearer_token(request: Request) -> str:
         raise Unauthorized("Send an API key as `Authorization: Bearer nsk_...`")
     scheme, _, token = header.partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not _KEY_SHAPE.fullmatch(token):
-        raise Unauthorized("The Authorization header is not a Bearer API key")
+    if scheme.lower() != "bearer":
+        raise Unauthorized("The Authorization header must use the Bearer scheme: `Bearer nsk_...`")
+    if not _KEY_SHAPE.fullmatch(token):
+        raise Unauthorized(
+            "The bearer token is not shaped like an API key (`nsk_` and 20-200 URL-safe "
+            "characters); create one with `notes-service keys create`"
+        )
     return token
 
 

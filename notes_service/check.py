@@ -4,12 +4,13 @@ migration state, and whether the connection budget fits the server."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from notes_service.db import APPLIED_HEAD_SQL, newest_migration
-from notes_service.settings import Settings
+from notes_service.settings import Settings, format_duration
 from notes_service.startup import describe, where
 
 _SECRET_WORDS = ("password", "secret", "token", "key")
@@ -31,6 +32,8 @@ def masked_settings(settings: Settings) -> list[str]:
             value = mask_url(value)
         elif any(word in name for word in _SECRET_WORDS) and value:
             value = "***"
+        elif isinstance(value, timedelta):
+            value = format_duration(value)  # as NOTES_IDEMPOTENCY_TTL is written
         lines.append(f"  NOTES_{name.upper()}={'' if value is None else value}")
     return lines
 

@@ -2,94 +2,37 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import logging
 import os
+import re
+import shutil
 import signal
 import sys
-import uuid
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import timedelta
+from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
 from types import FrameType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from notes_service import cli_transfer
+from notes_service import cli_args, cli_db, cli_transfer
 from notes_service.embedded import EmbeddedPostgresError
 from notes_service.logs import configure_logging
-from notes_service.settings import Settings, SettingsError, load_settings, parse_duration
+from notes_service.settings import Settings, SettingsError, load_settings
 
 logger = logging.getLogger("notes_service")
 T = TypeVar("T")
+_parser = cli_args.parser  # the commands and flags live in cli_args
 
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="notes-service", description="The notes service.")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    serve = commands.add_parser("serve", help="run the HTTP service")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
-
-    commands.add_parser("migrate", help="apply pending migrations (aerich upgrade)")
-
-    check = commands.add_parser(
-        "check", help="print config, reachability, migration state and connection budget"
-    )
-    check.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="processes that will connect: workers per replica x replicas (default 1)",
-    )
-
-    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(
-        dest="keys_command", required=True
-    )
-    create = keys.add_parser("create", help="create a key, and its owner if needed")
-    create.add_argument("--owner", required=True)
-    create.add_argument("--label", default="")
-    listing = keys.add_parser("list", help="list an owner's keys (never the secrets)")
-    listing.add_argument("--owner", required=True)
-    revoke = keys.add_parser("revoke", help="revoke a key by id")
-    revoke.add_argument("key_id", type=uuid.UUID)
-
-    export = commands.add_parser("export", help="write an owner's notes as NDJSON to stdout")
-    export.add_argument("--owner", required=True)
-    export.add_argument("--revisions", action="store_true", help="include every revision")
-    imports = commands.add_parser("import", help="import NDJSON (the export format) for an owner")
-    imports.add_argument("--owner", required=True)
-    imports.add_argument("file", type=Path)
-    imports.add_argument(
-        "--on-conflict", choices=["skip", "overwrite", "fail"], default="fail",
-        help="what to do with a line whose id is already one of the owner's notes",
-    )  # fmt: skip
-
-    purge = commands.add_parser(
-        "purge-trash", help="permanently delete every owner's notes trashed long enough ago"
-    )
-    purge.add_argument(
-        "--older-than",
-        type=_duration,
-        default="30d",
-        metavar="DURATION",
-        help="how long a note must have been in the trash, e.g. 30d, 12h (default: 30d)",
-    )
-    return parser
-
-
-def _duration(text: str) -> timedelta:
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+if TYPE_CHECKING:
+    from notes_service.notes.models import ApiKey
 
 
 @contextmanager
-def _database(settings: Settings) -> Iterator[Settings]:
-    """Yield settings with a database URL. With none set, start the embedded PostgreSQL (or
-    reuse a running one), and stop it afterwards if this command started it."""
+def _database(settings: Settings, *, migrate_embedded: bool = True) -> Iterator[Settings]:
+    """Yield settings with a database URL. With none set, lease the embedded PostgreSQL: start
+    it or share the one running, and stop it when the last process using it is done."""
     if settings.database_url:
         logger.info("using database %s", _masked(settings.database_url))
         yield settings
@@ -97,21 +40,20 @@ def _database(settings: Settings) -> Iterator[Settings]:
     from notes_service.embedded import EmbeddedPostgres
 
     server = EmbeddedPostgres(settings.embedded_dir, settings.embedded_port)
-    started = server.start()
-    logger.info("using embedded PostgreSQL at %s (data in %s)", server.url, server.data_dir)
-    # Exported so that uvicorn workers, which read settings afresh, find the same server.
-    os.environ["NOTES_DATABASE_URL"] = server.url
-    settings = settings.model_copy(update={"database_url": server.url})
-    try:
-        # Zero setup: the embedded database is always migrated. With a URL set, migrating is
-        # the operator's step (`notes-service migrate`).
-        applied = asyncio.run(migrate(settings))
+
+    def migrate_it() -> None:
+        # Zero setup: the embedded database is always migrated (except for `db aerich`, which
+        # is how migrations are made and tried). With a URL set, migrating is the operator's
+        # step (`notes-service migrate`).
+        applied = asyncio.run(migrate(settings.model_copy(update={"database_url": server.url})))
         if applied:
             logger.info("migrations applied: %s", ", ".join(applied))
-        yield settings
-    finally:
-        if started:
-            server.stop()
+
+    with server.lease(migrate_it if migrate_embedded else None):
+        logger.info("using embedded PostgreSQL at %s (data in %s)", server.url, server.data_dir)
+        # Exported so that uvicorn workers and aerich, which read settings afresh, find it.
+        os.environ["NOTES_DATABASE_URL"] = server.url
+        yield settings.model_copy(update={"database_url": server.url})
 
 
 def _masked(url: str) -> str:
@@ -153,7 +95,9 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
         print("Store the key now: it is not shown again.", file=sys.stderr)
         return 0
     if args.keys_command == "list":
-        keys = asyncio.run(_with_orm(settings, lambda: auth.list_keys(args.owner)))
+        keys = asyncio.run(_with_orm(settings, lambda: _owner_keys(args.owner)))
+        if keys is None:
+            return _fail(f"no owner named {args.owner!r}")
         for k in keys:
             revoked = k.revoked_at.isoformat() if k.revoked_at else "-"
             print(f"{k.id}  label={k.label or '-'}  created={k.created_at.isoformat()}  "
@@ -164,6 +108,40 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(f"revoked {args.key_id}")
     return 0
+
+
+async def _owner_keys(owner: str) -> list[ApiKey] | None:
+    """The owner's keys; None for an unknown owner (an error, as for `export`)."""
+    from notes_service import auth
+    from notes_service.notes.models import Owner
+
+    if not await Owner.exists(name=owner):
+        return None
+    return await auth.list_keys(owner)
+
+
+def _fail(message: str) -> int:
+    print(f"notes-service: {message}", file=sys.stderr)
+    return 1
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    if args.file == "-":
+        # The file is read twice (checked whole, then imported in chunks): a pipe is spooled
+        # to a temporary file first, so memory stays flat whatever its size.
+        with tempfile.NamedTemporaryFile("wb", suffix=".ndjson") as spool:
+            shutil.copyfileobj(sys.stdin.buffer, spool)
+            spool.flush()
+            return _import_path(Path(spool.name), args, settings)
+    path = Path(args.file)
+    if not path.is_file():
+        reason = "is a directory" if path.is_dir() else "no such file"
+        return _fail(f"cannot read {args.file}: {reason}")
+    return _import_path(path, args, settings)
+
+
+def _import_path(path: Path, args: argparse.Namespace, settings: Settings) -> int:
+    return cli_transfer.run_import(settings.for_long_jobs(), args.owner, path, args.on_conflict)
 
 
 def _purge_trash(args: argparse.Namespace, settings: Settings) -> int:
@@ -197,6 +175,17 @@ def _exit_after_shutdown(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    # A SystemExit unwinds through `_database()`, which releases the embedded server.
+    raise SystemExit(128 + signum)
+
+
+def _sighup_as_sigterm(signum: int, frame: FrameType | None) -> None:
+    # Closing the terminal: shut down as on SIGTERM (uvicorn's graceful path, or, before
+    # uvicorn runs, `_exit_after_shutdown`), so the embedded server is stopped too.
+    signal.raise_signal(signal.SIGTERM)
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -206,6 +195,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # status 0 instead lets `_database()` stop an embedded server on the way out.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_after_shutdown)
+    # uvicorn handles SIGINT and SIGTERM only; with --workers its supervisor takes SIGHUP over
+    # (it restarts the workers), so this covers the single-process server.
+    signal.signal(signal.SIGHUP, _sighup_as_sigterm)
     uvicorn.run(
         "notes_service.app:asgi_app",
         factory=True,
@@ -238,15 +230,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"notes-service: {exc}", file=sys.stderr)
         return 2
+    if args.command != "serve" and not args.verbose:
+        # A command's output is its result; INFO lines (Tortoise's among them) are for -v.
+        settings = settings.model_copy(update={"log_level": "WARNING"})
     configure_logging(settings)
+    for signum in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, _exit_on_signal)
     try:
         return _run(args, settings)
     except EmbeddedPostgresError as exc:
-        print(f"notes-service: {exc}", file=sys.stderr)
-        return 1
+        return _fail(str(exc))
+    except (TimeoutError, OSError) as exc:
+        # Typically the database went away mid-command: one line, not a traceback.
+        logger.debug("command failed", exc_info=exc)
+        return _fail(f"{type(exc).__name__}: {exc}")
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "db":
+        return cli_db.run(args, settings, _database)
     with _database(settings) as settings:
         if args.command == "serve":
             return _serve(args, settings)
@@ -263,9 +265,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "export":
             return cli_transfer.run_export(settings.for_long_jobs(), args.owner, args.revisions)
         if args.command == "import":
-            return cli_transfer.run_import(
-                settings.for_long_jobs(), args.owner, args.file, args.on_conflict
-            )
+            return _import(args, settings)
         if args.command == "purge-trash":
             return _purge_trash(args, settings)
     raise AssertionError(args.command)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,6 +150,8 @@ async def import_owner(
             except Exception as exc:  # any failure: say which lines, and what was kept
                 progress.close()
                 reason = exc.detail if isinstance(exc, AppError) else describe_error(exc)
+                # The importer speaks HTTP (on_conflict=skip); here the flag is the spelling.
+                reason = re.sub(r"\bon_conflict=(\w+)", r"--on-conflict \1", reason)
                 print(
                     f"notes-service: lines {first}-{last} were not imported: {reason}\n"
                     f"notes-service: lines before {first} were imported "

@@ -2,17 +2,29 @@
 
 pgserver's own launcher listens on a Unix socket only; we drive the same binaries with
 `pg_ctl` so the server listens on 127.0.0.1:<port> and can be stopped and started at will.
+
+Several processes may want the server at once (`make serve` and a CLI command pasted right
+after it). `lease()` makes that safe with two `flock` files next to the data folder:
+`<dir>.lock`, held exclusively around start and stop, so a second starter waits for the first
+and then reuses its server; and `<dir>.users`, held shared by every process using the server
+for as long as it does. The last user to leave stops the server. A server found running with no
+user (its process was killed) is adopted: the kernel drops a dead process's locks, so it counts
+as unused, and this lease stops it when done.
 """
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import logging
 import os
 import pwd
 import stat
 import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +105,9 @@ class EmbeddedPostgres:
     def is_running(self) -> bool:
         return self._running_port() is not None
 
+    def running_port(self) -> int | None:
+        return self._running_port()
+
     def start(self) -> bool:
         """Start the server if it is not running; return True if this call started it."""
         self._prepare()
@@ -126,3 +141,72 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if self.is_running():
             self._run("pg_ctl", "-D", str(self.data_dir), "-w", "-m", "fast", "stop")
+
+    def pid(self) -> int | None:
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def _sibling(self, suffix: str) -> Path:
+        return self.data_dir.with_name(self.data_dir.name + suffix)
+
+    @contextmanager
+    def _start_lock(self) -> Iterator[None]:
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        with self._sibling(".lock").open("a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+            yield
+
+    def _users_file(self) -> BinaryIO:
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        return self._sibling(".users").open("a+b")
+
+    @staticmethod
+    def _sole_holder(users: BinaryIO) -> bool:
+        """True if no other open file holds `users` (call with the start lock held)."""
+        try:
+            fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(users, fcntl.LOCK_UN)
+        return True
+
+    def in_use(self) -> bool:
+        """Whether some live process holds a lease on this server."""
+        with self._users_file() as users:
+            return not self._sole_holder(users)
+
+    def stop_unless_in_use(self, force: bool = False) -> bool:
+        """Stop the server unless some process holds a lease on it (or `force`)."""
+        with self._start_lock():
+            if self.in_use() and not force:
+                return False
+            self.stop()
+            return True
+
+    @contextmanager
+    def lease(self, setup: Callable[[], object] | None = None) -> Iterator[bool]:
+        """Use the server for the duration of the block, sharing it with every other process
+        that does; yield True if this call started it. The last user stops it. `setup` (the
+        migrations) runs under the start lock, so two starters never run it at once."""
+        users = self._users_file()
+        try:
+            with self._start_lock():
+                if self.is_running() and self._sole_holder(users):
+                    logger.info("adopting the embedded PostgreSQL left running: %s", self.pid())
+                started = self.start()
+                fcntl.flock(users, fcntl.LOCK_SH)
+                if setup is not None:
+                    setup()
+            try:
+                yield started
+            finally:
+                with self._start_lock():
+                    fcntl.flock(users, fcntl.LOCK_UN)
+                    if self._sole_holder(users):
+                        self.stop()
+                    else:
+                        logger.info("embedded PostgreSQL left running for its other users")
+        finally:
+            users.close()

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from notes_service.pools import PoolStats
@@ -78,7 +79,26 @@ class Metrics:
 def _route_template(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return path if isinstance(path, str) else UNMATCHED_ROUTE
+    if isinstance(path, str):
+        return path
+    # Answered before routing (a 413 on the declared length) or by a route that does not set
+    # `scope["route"]` (/docs): the path still belongs to a route, so it gets that label.
+    matches = _matching_paths(getattr(scope.get("app"), "routes", ()), scope)
+    best = min(matches, default=None, key=lambda match: match[0] != Match.FULL)
+    return best[1] if best else UNMATCHED_ROUTE
+
+
+def _matching_paths(routes: Iterable[BaseRoute], scope: Scope) -> Iterator[tuple[Match, str]]:
+    for route in routes:
+        # FastAPI includes routers lazily: look into each included router's own routes.
+        inner = getattr(getattr(route, "original_router", None), "routes", None)
+        if inner is not None:
+            yield from _matching_paths(inner, scope)
+            continue
+        match = route.matches(scope)[0]
+        path = getattr(route, "path", None)
+        if match != Match.NONE and isinstance(path, str):
+            yield match, path
 
 
 class ObserveRequests:

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_BASE = "urn:notes-service:problem:"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+JSON_MEDIA_TYPE = "application/json"
 
 
 DATABASE_OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
@@ -86,6 +87,10 @@ class InvalidCursor(BadRequest):
         super().__init__(detail)
 
 
+class InvalidJson(BadRequest):
+    slug, title = "invalid-json", "Malformed JSON"
+
+
 class Unauthorized(AppError):
     status, slug, title = 401, "unauthorized", "Missing or invalid API key"
 
@@ -111,6 +116,10 @@ class PreconditionFailed(AppError):
 
 class PayloadTooLarge(AppError):
     status, slug, title = 413, "payload-too-large", "Request body too large"
+
+
+class UnsupportedMediaType(AppError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
 
 
 class ValidationFailed(AppError):
@@ -149,6 +158,7 @@ class InternalError(AppError):
 PROBLEM_TYPES: tuple[type[AppError], ...] = (
     BadRequest,
     InvalidCursor,
+    InvalidJson,
     Unauthorized,
     NotFound,
     MethodNotAllowed,
@@ -156,6 +166,7 @@ PROBLEM_TYPES: tuple[type[AppError], ...] = (
     IdempotencyKeyInFlight,
     PreconditionFailed,
     PayloadTooLarge,
+    UnsupportedMediaType,
     ValidationFailed,
     IdempotencyKeyReused,
     InternalError,
@@ -199,7 +210,42 @@ async def _app_error(request: Request, exc: Exception) -> Response:
 
 async def _request_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    return problem_response(ValidationFailed(validation_errors(exc.errors())), _request_id(request))
+    errors = exc.errors()
+    error: AppError
+    if (sent := await _other_media_type(request)) is not None:
+        # FastAPI validates such a body as bytes ("Input should be a valid dictionary").
+        error = UnsupportedMediaType(f"The body must be {JSON_MEDIA_TYPE}; it was sent {sent}")
+    elif broken := next((e for e in errors if e.get("type") == "json_invalid"), None):
+        error = InvalidJson(_json_error_detail(broken, exc.body))
+    else:
+        error = ValidationFailed(validation_errors(errors))
+    return problem_response(error, _request_id(request))
+
+
+async def _other_media_type(request: Request) -> str | None:
+    """The media type of a body sent to a JSON-body route as anything but JSON (FastAPI does
+    not parse it: a missing Content-Type counts as not JSON too), else None."""
+    if getattr(request.scope.get("route"), "body_field", None) is None:
+        return None
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == JSON_MEDIA_TYPE or media_type.endswith("+json"):
+        return None
+    if not await request.body():
+        return None  # no body at all: the 422 "Field required" says it better
+    return f"as {media_type}" if media_type else "without a Content-Type header"
+
+
+def _json_error_detail(error: Mapping[str, Any], document: object) -> str:
+    """`Expecting ',' delimiter at line 1, column 14 (character 13)`: where the JSON broke."""
+    reason = str(error.get("ctx", {}).get("error", "invalid JSON"))
+    position = error["loc"][-1] if isinstance(error["loc"][-1], int) else 0
+    text = document if isinstance(document, str) else ""
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    return (
+        f"The body is not valid JSON: {reason} at line {line}, column {column} "
+        f"(character {position})"
+    )
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:

@@ -25,6 +25,18 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=int(match[1]) * _DURATION_UNITS[match[2]])
 
 
+def format_duration(value: timedelta) -> str:
+    """The form `parse_duration` reads: `24h`, `30d`, `90s`, not `1 day, 0:00:00`. Whole days
+    from two days up are shown in days; one day stays `24h`, as the default is written."""
+    seconds = int(value.total_seconds())
+    if seconds % 86400 == 0 and seconds >= 2 * 86400:
+        return f"{seconds // 86400}d"
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def _check_database_url(value: str | None) -> str | None:
     if value is None or value == "":
         return None

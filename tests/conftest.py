@@ -69,10 +69,9 @@ def server_url() -> Iterator[str]:
         yield url
         return
     server = EmbeddedPostgres(PROJECT_DIR / ".pgdata-test", _free_port())
-    started = server.start()
-    yield server.url
-    if started:
-        server.stop()
+    # A lease: two runs in one worktree share the server, and the last one stops it.
+    with server.lease():
+        yield server.url
 
 
 async def _admin(server_url: str, statement: str) -> None:

@@ -1,13 +1,23 @@
 """/docs in a real browser: headless Chromium loads the page from a real uvicorn, with every
-host but 127.0.0.1 unresolvable, and Swagger UI must render every operation."""
+host but 127.0.0.1 unresolvable, and Swagger UI must render every operation; and a person can
+authorize with a key and create a note from the page."""
 
 from __future__ import annotations
 
+import json
 import re
+import select
 import subprocess
+import time
 from pathlib import Path
+from typing import Any
 
-from tests.servers import require_binary, service
+import httpx
+
+# The DevTools protocol over a websocket: `websockets` comes with uvicorn[standard].
+from websockets.sync.client import ClientConnection, connect
+
+from tests.servers import cli_key, require_binary, service
 
 _OPERATION = re.compile(r'opblock-summary-method">(\w+)</span>.*?data-path="([^"]+)"', re.S)
 
@@ -49,3 +59,118 @@ def test_docs_render_every_operation_offline(database_url: str, tmp_path: Path) 
     # The page and its assets came from the service itself.
     assert "GET /docs/assets/swagger-ui-bundle.js 200" in svc.log()
     assert "GET /openapi.json 200" in svc.log()
+
+
+# Run in the page, one step per evaluation: the clicks and typing a person does in Swagger UI.
+# React inputs need the native value setter and an input event to see a value.
+_HELPERS = """
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const waitFor = async (find, what) => {
+  const end = Date.now() + 30000;
+  while (Date.now() < end) { const found = find(); if (found) return found; await sleep(100); }
+  throw new Error("timed out waiting for " + what);
+};
+const type = (input, value) => {
+  const setter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(input), "value").set;
+  setter.call(input, value);
+  input.dispatchEvent(new Event("input", { bubbles: true }));
+};
+const $ = (selector) => document.querySelector(selector);
+const op = () => $("#operations-notes-create_note_v1_notes_post");
+"""
+_STEPS = [
+    """(await waitFor(() => $(".auth-wrapper .btn.authorize"), "Authorize")).click();
+    type(await waitFor(() => $(".modal-ux input"), "the key field"), ARG);
+    (await waitFor(() => $(".modal-ux button.authorize"), "modal Authorize")).click();
+    await waitFor(() => [...document.querySelectorAll(".modal-ux button")]
+      .some((b) => b.textContent.trim() === "Logout"), "authorized");
+    (await waitFor(() => $(".modal-ux .btn-done, .modal-ux .close-modal"), "Close")).click();""",
+    """await waitFor(op, "the POST /v1/notes block");
+    (op().querySelector(".opblock-summary-control") || op().querySelector(".opblock-summary"))
+      .click();
+    (await waitFor(() => op().querySelector(".try-out__btn"), "Try it out")).click();""",
+    """type(await waitFor(() => op().querySelector("textarea.body-param__text"), "the body"),
+      JSON.stringify({ title: "from /docs", tags: ["swagger"] }));""",
+    """(await waitFor(() => op().querySelector(".btn.execute"), "Execute")).click();""",
+    """const cell = await waitFor(() => op().querySelector(
+      ".live-responses-table tr.response .response-col_status"), "the response");
+    return cell.textContent.trim();""",
+]
+
+
+def _devtools_port(browser: subprocess.Popen[str], deadline: float) -> int:
+    assert browser.stderr is not None
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([browser.stderr], [], [], 1)
+        line = browser.stderr.readline() if ready else ""
+        found = re.search(r"DevTools listening on ws://127\.0\.0\.1:(\d+)/", line)
+        if found:
+            return int(found[1])
+        assert browser.poll() is None, "chromium exited"
+    raise AssertionError("chromium did not open its DevTools port")
+
+
+def _command(page: ClientConnection, number: int, method: str, **params: Any) -> dict[str, Any]:
+    """Send one DevTools command and return its answer (events that arrive first are dropped)."""
+    page.send(json.dumps({"id": number, "method": method, "params": params}))
+    while True:
+        message: dict[str, Any] = json.loads(page.recv(timeout=120))
+        if message.get("id") == number:
+            assert "result" in message, (method, message)
+            return message
+
+
+def _run_steps(ws_url: str, docs_url: str, argument: str) -> Any:
+    """Load /docs, then run each step in turn; return the last step's value."""
+    value = None
+    with connect(ws_url, max_size=None, open_timeout=30) as page:
+        _command(page, 1, "Page.enable")
+        _command(page, 2, "Page.navigate", url=docs_url)
+        while json.loads(page.recv(timeout=120)).get("method") != "Page.loadEventFired":
+            pass
+        for number, step in enumerate(_STEPS, start=3):
+            body = step.replace("ARG", json.dumps(argument))
+            expression = f"(async () => {{ {_HELPERS}\n{body} }})()"
+            message = _command(
+                page, number, "Runtime.evaluate",
+                expression=expression, awaitPromise=True, returnByValue=True,
+            )  # fmt: skip
+            assert "exceptionDetails" not in message["result"], (number, message["result"])
+            value = message["result"]["result"].get("value")
+    return value
+
+
+def test_docs_authorize_with_a_key_and_create_a_note(database_url: str, tmp_path: Path) -> None:
+    chromium = require_binary("chromium", "chromium-browser", "google-chrome")
+    auth = cli_key(database_url, owner="swagger")
+    key = auth["Authorization"].removeprefix("Bearer ")
+    with service(tmp_path / "service.log", {"NOTES_DATABASE_URL": database_url}) as svc:
+        svc.wait_ready()
+        browser = subprocess.Popen(
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--remote-debugging-port=0",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                "about:blank",  # /docs is loaded through DevTools, to know when it has loaded
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            port = _devtools_port(browser, time.monotonic() + 60)
+            targets = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=30).json()
+            page = next(t for t in targets if t["type"] == "page")
+            status = _run_steps(page["webSocketDebuggerUrl"], f"{svc.url}/docs", key)
+        finally:
+            browser.terminate()
+            browser.communicate(timeout=30)
+        assert status == "201"
+        listed = svc.get("/v1/notes", headers=auth).json()
+        assert [(n["title"], n["tags"]) for n in listed["items"]] == [("from /docs", ["swagger"])]
+        assert svc.terminate() == 0
