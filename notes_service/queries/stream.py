@@ -151,6 +151,8 @@ class ChangeStream(Response):
         position: tuple[str, int],
     ) -> None:
         super().__init__(headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        # Endless: no content-length (Response would say 0), so the body goes out chunked.
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
         self.hub, self.settings = hub, hub.settings
         self.read_db, self.queries = read_db, NoteQueries(read_db)
         self.codec, self.binding = codec, binding
@@ -236,8 +238,9 @@ class ChangeStream(Response):
                 return
 
     async def _sender(self, send: Send) -> None:
-        # A reader that takes nothing at all for this long is gone: stop waiting for it.
-        abandon = 5 * self.settings.stream_send_timeout
+        # A reader that takes nothing at all for this long is gone: stop waiting for it. Longer
+        # than the slow-reader cut, so that a reader who resumes still gets the final event.
+        abandon = 3 * self.settings.stream_send_timeout + self.settings.stream_heartbeat
         while True:
             try:
                 item = await asyncio.wait_for(self.queue.get(), self.settings.stream_heartbeat)
