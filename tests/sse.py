@@ -53,12 +53,12 @@ class Events:
         finally:
             self.ended.set()
 
-    async def next(self, timeout: float) -> Event:
-        return await asyncio.wait_for(self.queue.get(), timeout)
+    async def next(self, within: float) -> Event:
+        return await asyncio.wait_for(self.queue.get(), within)
 
-    async def take(self, count: int, timeout: float) -> list[Event]:
-        """`count` events, all within `timeout` seconds."""
-        async with asyncio.timeout(timeout):
+    async def take(self, count: int, within: float) -> list[Event]:
+        """`count` events, all within `within` seconds."""
+        async with asyncio.timeout(within):
             return [await self.queue.get() for _ in range(count)]
 
     def pending(self) -> list[Event]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -180,6 +182,8 @@ async def test_200_idle_streams_hold_no_connection_and_almost_no_cpu(
     owners = [cli_key(database_url, f"idle-{i}") for i in range(4)]
     streams: list[Events] = []
     contexts = []
+    # The process's own idle cost (uvicorn's tick, pool housekeeping) is not the streams'.
+    baseline = await _cpu_over(svc.process.pid, 10)
     try:
         for i in range(200):
             context = open_stream(client, owners[i % 4])
@@ -189,10 +193,8 @@ async def test_200_idle_streams_hold_no_connection_and_almost_no_cpu(
         await asyncio.sleep(1)  # let the openings' catch-up reads finish
         for pool in ("read", "write"):
             assert await gauge(client, f'db_pool_connections_in_use{{pool="{pool}"}}') == 0
-        before = _cpu_seconds(svc.process.pid)
-        await asyncio.sleep(10)
-        used = _cpu_seconds(svc.process.pid) - before
-        assert used < 0.1, f"{used:.3f} CPU seconds in 10 s for 200 idle streams"
+        used = await _cpu_over(svc.process.pid, 10)
+        assert used - baseline < 0.1, f"10 s idle: {used:.2f} CPU s, {baseline:.2f} s without"
         # ... and they are alive: one change wakes exactly its owner's 50 streams.
         await create(client, owners[0], "wake")
         woken = [await s.next(10) for s in streams[::4]]
@@ -208,8 +210,117 @@ async def _equals(client: httpx.AsyncClient, metric: str, value: float) -> bool:
     return await gauge(client, metric) == value
 
 
+async def _cpu_over(pid: int, seconds: float) -> float:
+    """CPU seconds the process consumed (user + system) over `seconds` of wall time."""
+    before = _cpu_seconds(pid)
+    await asyncio.sleep(seconds)
+    return _cpu_seconds(pid) - before
+
+
 def _cpu_seconds(pid: int) -> float:
     import os
 
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def test_a_stalled_reader_is_cut_off_and_others_keep_flowing(
+    svc: Service, client: httpx.AsyncClient, database_url: str
+) -> None:
+    alice = cli_key(database_url, "slow-alice")
+    stalled = _raw_stream(svc.port, alice)
+    try:
+        async with open_stream(client, alice) as reader:
+            # ~10 MB of events: more than the socket buffers and the 4-event queue hold.
+            body = "x" * 99_000
+            for batch in range(10):
+                notes = [{"title": f"n{batch * 9 + i}", "body": body} for i in range(9)]
+                response = await client.post(
+                    "/v1/notes/batch", json={"notes": notes}, headers=alice
+                )
+                assert response.status_code == 201, response.text
+            flowing = await reader.take(90, 60)  # the other stream gets everything
+            assert titles(flowing) == [f"n{i}" for i in range(90)]
+            await until(lambda: "reader fell behind" in svc.log(), 30, "the cut-off")
+        events = await asyncio.to_thread(_read_to_end, stalled)
+    finally:
+        stalled.close()
+    *changes, final = events
+    assert final.event == "resume"
+    assert final.json() == {"reason": "slow-reader", "resume_after": changes[-1].id}
+    assert 0 < len(changes) < 90 and all(e.event == "change" for e in changes)
+    rest, _ = await feed(client, alice, final.id)  # resuming from it: no gap, no repeat
+    assert titles(changes) + [c["note"]["title"] for c in rest] == [f"n{i}" for i in range(90)]
+
+
+def _raw_stream(port: int, headers: dict[str, str]) -> socket.socket:
+    """A stream whose reader takes only the response head and then stops reading."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(
+        f"GET /v1/changes/stream HTTP/1.1\r\nHost: notes.test\r\n"
+        f"Authorization: {headers['Authorization']}\r\n\r\n".encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return sock
+
+
+def _read_to_end(sock: socket.socket) -> list[Event]:
+    """Every event of a chunked body, up to its last chunk."""
+    sock.settimeout(30)
+    raw = b""
+    while not raw.endswith(b"0\r\n\r\n"):
+        data = sock.recv(1 << 20)
+        if not data:
+            break
+        raw += data
+    body, rest = b"", raw
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            break
+        body, rest = body + rest[:size], rest[size + 2 :]
+    events = []
+    for block in body.decode().split("\n\n"):
+        fields = dict(
+            line.split(": ", 1) for line in block.splitlines() if not line.startswith(":")
+        )
+        if fields:
+            events.append(Event(**fields))
+    return events
+
+
+async def test_streams_are_capped_per_worker_and_end_cleanly_on_sigterm(
+    database_url: str, tmp_path: Path
+) -> None:
+    alice = cli_key(database_url, "cap-alice")
+    env = {"NOTES_DATABASE_URL": database_url, "NOTES_STREAM_MAX": "2"}
+    with service(tmp_path / "service.log", env) as capped:
+        capped.wait_ready()
+        async with (
+            stream_client(capped.url) as client,
+            open_stream(client, alice) as first,
+            open_stream(client, alice) as second,
+        ):
+            refused = await client.get("/v1/changes/stream", headers=alice)
+            assert refused.status_code == 503
+            assert refused.headers["retry-after"] == "5"
+            assert refused.json()["type"] == "urn:notes-service:problem:unavailable"
+            await create(client, alice, "before shutdown")
+            assert (await first.next(5)).json()["note"]["title"] == "before shutdown"
+            assert (await second.next(5)).json()["note"]["title"] == "before shutdown"
+
+            capped.process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(first.ended.wait(), 20)
+            await asyncio.wait_for(second.ended.wait(), 20)
+        returncode = await asyncio.to_thread(capped.process.wait, 25)
+    assert returncode == 0
+    log = capped.log()
+    assert "timeout graceful shutdown exceeded" not in log
+    assert "change stream: closed (shutdown)" in log
+    assert "stopped: write and read pools closed" in log
