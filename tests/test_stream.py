@@ -324,3 +324,29 @@ async def test_streams_are_capped_per_worker_and_end_cleanly_on_sigterm(
     assert "timeout graceful shutdown exceeded" not in log
     assert "change stream: closed (shutdown)" in log
     assert "stopped: write and read pools closed" in log
+
+
+def test_the_openapi_entry_documents_the_event_format(svc: Service) -> None:
+    spec = svc.get("/openapi.json").json()
+    assert "paths" in spec, spec
+    operation = spec["paths"]["/v1/changes/stream"]["get"]
+    content = operation["responses"]["200"]["content"]
+    assert list(content) == ["text/event-stream"]
+    assert "event: change" in content["text/event-stream"]["example"]
+    for words in ("Last-Event-ID", "`id:` the cursor after this change", "event: resume"):
+        assert words in operation["description"]
+    assert "503" in operation["responses"]
+    assert {p["name"] for p in operation["parameters"]} >= {"cursor", "last-event-id"}
+
+
+async def test_a_bad_or_foreign_last_event_id_is_a_400(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    alice, bob = cli_key(database_url, "bad-alice"), cli_key(database_url, "bad-bob")
+    _, bobs_cursor = await feed(client, bob)
+    for value in ("not-a-cursor", bobs_cursor):
+        for headers, params in ((alice | {"Last-Event-ID": value}, {}), (alice, {"cursor": value})):
+            response = await client.get("/v1/changes/stream", headers=headers, params=params)
+            assert response.status_code == 400, response.text
+            assert response.json()["type"] == "urn:notes-service:problem:invalid-cursor"
+    assert (await client.get("/v1/changes/stream")).status_code == 401

@@ -294,11 +294,12 @@ the key is revoked or the server shuts down: reconnect with the last id. Beyond
 @router.get(
     "/changes/stream",
     response_class=ChangeStream,
+    status_code=200,
+    response_description="An endless `text/event-stream` of change events",
     summary="Change stream (Server-Sent Events)",
     description=_DESCRIPTION,
     responses={
         200: {
-            "description": "An endless `text/event-stream` of change events",
             "content": {EVENT_STREAM: {"schema": {"type": "string"}, "example": _EXAMPLE}},
         },
         503: {"description": "Too many open streams on this worker, or shutting down"},
