@@ -13,6 +13,7 @@ from notes_service import docs, openapi, ops
 from notes_service.auth import KEY_CACHE
 from notes_service.cursors import CursorCodec
 from notes_service.db import tortoise_config
+from notes_service.listener import Listener
 from notes_service.logs import configure_logging
 from notes_service.metrics import Metrics, ObserveRequests
 from notes_service.middleware import RequestContextMiddleware
@@ -24,6 +25,8 @@ from notes_service.queries.database import ReadDatabase
 from notes_service.queries.feeds import router as feeds_router
 from notes_service.queries.router import router as queries_router
 from notes_service.queries.search import router as search_router
+from notes_service.queries.stream import StreamHub
+from notes_service.queries.stream import router as stream_router
 from notes_service.settings import Settings, get_settings
 from notes_service.startup import wait_for_database
 
@@ -60,11 +63,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             assert isinstance(write_client, BoundedAsyncpgClient)
             metrics.watch_pool("write", write_client.pool_stats)
             metrics.watch_pool("read", read_db.pool_stats)
+            listener = Listener(settings.listen_url)
+            listener.start()
+            app.state.streams = streams = StreamHub(settings, listener, metrics.streams_open)
+            undo_signals = streams.follow_shutdown_signals()
             logger.info("started: write and read pools open")
             _settle_garbage_collector()
             try:
                 yield
             finally:
+                undo_signals()
+                streams.shut_down()
+                await listener.stop()
                 await read_db.disconnect()
         logger.info("stopped: write and read pools closed")
 
@@ -88,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(notes_router)
     app.include_router(queries_router)
     app.include_router(search_router)
+    app.include_router(stream_router)  # before the feed, whose prefix it shares
     app.include_router(feeds_router)
     app.include_router(trash_router)
     app.include_router(transfer_router)

@@ -58,6 +58,7 @@ async def list_keys(owner_name: str) -> list[ApiKey]:
 
 
 async def revoke_key(key_id: uuid.UUID) -> bool:
+    """Every process hears it: a trigger on api_keys sends NOTIFY notes_key_revoked at commit."""
     KEY_CACHE.forget(key_id)
     updated = await ApiKey.filter(id=key_id, revoked_at=None).update(revoked_at=datetime.now(UTC))
     return updated > 0
@@ -79,15 +80,32 @@ def _bearer_token(request: Request) -> str:
     return token
 
 
+def key_hash_of(request: Request) -> str:
+    return hash_key(_bearer_token(request))
+
+
 class KeyCache:
     """Key hash -> principal for `ttl` seconds, so a busy client does not pay a lookup on every
-    request. A revocation made in this process evicts at once; one made by another process (the
-    CLI, another worker) takes effect within `ttl`. A `ttl` of 0 disables the cache."""
+    request. It is used only while this process hears revocations (`live`, set by the listener
+    in notes_service.listener): a revocation anywhere evicts the key here at once. While the
+    listener is down the cache is empty and bypassed. A `ttl` of 0 disables it."""
 
     def __init__(self, ttl: float = 0.0, max_entries: int = 10_000) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
+        self.live = False
+        # Bumped by every eviction: a lookup that started before a revocation was heard must
+        # not put the key back (see `put`).
+        self.generation = 0
         self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def set_live(self, live: bool) -> None:
+        self.live = live
+        self.clear()
+
+    def clear(self) -> None:
+        self.generation += 1
+        self._entries.clear()
 
     def get(self, key_hash: str) -> Principal | None:
         entry = self._entries.get(key_hash)
@@ -98,14 +116,15 @@ class KeyCache:
             return None
         return entry[1]
 
-    def put(self, key_hash: str, principal: Principal) -> None:
-        if self.ttl <= 0:
+    def put(self, key_hash: str, principal: Principal, generation: int) -> None:
+        if self.ttl <= 0 or not self.live or generation != self.generation:
             return
         if len(self._entries) >= self.max_entries:
             self._entries.pop(next(iter(self._entries)))  # the oldest insertion
         self._entries[key_hash] = (time.monotonic() + self.ttl, principal)
 
     def forget(self, key_id: uuid.UUID) -> None:
+        self.generation += 1
         for key_hash, (_, principal) in list(self._entries.items()):
             if principal.key_id == key_id:
                 self._entries.pop(key_hash, None)
@@ -120,7 +139,7 @@ WHERE k.key_hash = $1 AND k.revoked_at IS NULL
 """
 
 
-async def _lookup(key_hash: str) -> Principal | None:
+async def lookup(key_hash: str) -> Principal | None:
     rows = await connections.get("default").execute_query_dict(_LOOKUP, [key_hash])
     if not rows:
         return None
@@ -128,12 +147,13 @@ async def _lookup(key_hash: str) -> Principal | None:
 
 
 async def authenticate(request: Request) -> Principal:
-    key_hash = hash_key(_bearer_token(request))
+    key_hash = key_hash_of(request)
     principal = KEY_CACHE.get(key_hash)
     if principal is None:
-        principal = await _lookup(key_hash)
+        generation = KEY_CACHE.generation
+        principal = await lookup(key_hash)
         if principal is None:
             raise Unauthorized("The API key is unknown or revoked")
-        KEY_CACHE.put(key_hash, principal)
+        KEY_CACHE.put(key_hash, principal, generation)
     request.state.owner = principal.owner_name
     return principal

@@ -82,6 +82,7 @@ async def run_check(settings: Settings, workers: int) -> Report:
     for url, pool_max in (
         (settings.write_url, settings.db_pool_max),
         (settings.read_url, settings.read_db_pool_max),
+        (settings.listen_url, 1),  # each worker's LISTEN connection
     ):
         label, total = demand.get(_server(url), (url, 0))
         demand[_server(url)] = (label, total + workers * pool_max)
@@ -119,7 +120,7 @@ async def run_check(settings: Settings, workers: int) -> Report:
 
         report.lines.append(
             f"connection budget ({workers} worker(s) x (write {settings.db_pool_max}"
-            f" + read {settings.read_db_pool_max})):"
+            f" + read {settings.read_db_pool_max} + listen 1)):"
         )
         for label, total in demand.values():
             server = conns.get(label)

@@ -69,6 +69,9 @@ class Metrics:
         self.in_flight = Gauge(
             "http_requests_in_flight", "Requests being served", registry=self.registry
         )
+        self.streams_open = Gauge(
+            "sse_streams_open", "Open change streams (/v1/changes/stream)", registry=self.registry
+        )
         self.pools = PoolCollector()
         self.registry.register(self.pools)
 

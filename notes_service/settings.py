@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     database_url: str | None = None
     read_database_url: str | None = None
+    # LISTEN needs a session: behind PgBouncer in transaction mode, point this at PostgreSQL.
+    listen_database_url: str | None = None
     db_pool_min: int = Field(default=1, ge=0, le=1000)
     db_pool_max: int = Field(default=10, ge=1, le=1000)
     read_db_pool_min: int = Field(default=1, ge=0, le=1000)
@@ -94,6 +96,12 @@ class Settings(BaseSettings):
     limit_concurrency: int | None = Field(default=None, ge=1)
     # When set, GET /metrics needs `Authorization: Bearer <token>`.
     metrics_token: SecretStr | None = None
+    # Server-Sent Events change stream (GET /v1/changes/stream), per worker.
+    stream_max: int = Field(default=1000, ge=0, le=100_000)
+    stream_heartbeat: float = Field(default=15.0, gt=0, le=3600)
+    stream_poll_interval: float = Field(default=5.0, gt=0, le=3600)  # while the listener is down
+    stream_queue_size: int = Field(default=256, ge=1, le=100_000)  # events not yet sent
+    stream_send_timeout: float = Field(default=10.0, gt=0, le=3600)  # a reader that falls behind
 
     @field_validator("log_format", mode="before")
     @classmethod
@@ -116,7 +124,7 @@ class Settings(BaseSettings):
             raise ValueError("must be positive")
         return value
 
-    @field_validator("database_url", "read_database_url")
+    @field_validator("database_url", "read_database_url", "listen_database_url")
     @classmethod
     def _valid_url(cls, value: str | None) -> str | None:
         return _check_database_url(value)
@@ -144,6 +152,10 @@ class Settings(BaseSettings):
     @property
     def read_url(self) -> str:
         return self.read_database_url or self.write_url
+
+    @property
+    def listen_url(self) -> str:
+        return self.listen_database_url or self.write_url
 
     @property
     def embedded_url(self) -> str:

@@ -22,8 +22,8 @@ from notes_service.app import create_app
 from notes_service.embedded import EmbeddedPostgres
 from notes_service.settings import PROJECT_DIR, Settings
 
-# Short, so that tests can wait out a revocation made by another process.
-AUTH_CACHE_TTL = 0.3
+# Long: a revocation must reach the app through the listener, never by a cached key expiring.
+AUTH_CACHE_TTL = 300.0
 DOMAIN_TABLES = (
     "idempotency_keys",
     "tombstones",
@@ -98,6 +98,12 @@ def database_url(fresh_database: str) -> str:
     return fresh_database
 
 
+def listen_url(database_url: str) -> str | None:
+    """Through PgBouncer in transaction mode (.ci/run) LISTEN needs PostgreSQL itself."""
+    server = os.environ.get("NOTES_TEST_LISTEN_SERVER_URL")
+    return with_database(server, urlsplit(database_url).path.strip("/")) if server else None
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     return Settings(
@@ -105,6 +111,7 @@ def settings(database_url: str) -> Settings:
         env="test",
         cursor_secret="test-cursor-secret-not-for-production",
         database_url=database_url,
+        listen_database_url=listen_url(database_url),
         db_pool_max=5,
         auth_cache_ttl=AUTH_CACHE_TTL,
         read_db_pool_max=5,

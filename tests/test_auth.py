@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -10,8 +9,9 @@ from tortoise.exceptions import IntegrityError
 
 from notes_service import auth
 from notes_service.notes.models import ApiKey, Owner
-from tests.conftest import AUTH_CACHE_TTL, run_cli
+from tests.conftest import run_cli
 from tests.factories import api_key
+from tests.servers import until
 
 
 @pytest.mark.parametrize(
@@ -86,30 +86,56 @@ async def test_keys_cli_creates_lists_and_revokes(
     assert key_id in listed.stdout and "label=ci" in listed.stdout
     assert secret not in listed.stdout
 
+    assert auth.KEY_CACHE.get(auth.hash_key(secret)) is not None  # cached for the long TTL
     revoked = run_cli("keys", "revoke", key_id, database_url=database_url)
     assert revoked.returncode == 0, revoked.stderr
-    await asyncio.sleep(AUTH_CACHE_TTL)  # another process revoked it: honoured within the TTL
-    assert (await client.get("/v1/notes", headers=headers)).status_code == 401
+    # Another process revoked it: this one hears it, whatever the cache's TTL.
+    await until(lambda: _status(client, headers, 401), 1.0, "the revocation to be heard")
     again = run_cli("keys", "revoke", key_id, database_url=database_url)
     assert again.returncode == 1
 
 
-async def test_keys_are_cached_for_the_ttl_then_looked_up_again(client: httpx.AsyncClient) -> None:
+async def _status(client: httpx.AsyncClient, headers: dict[str, str], status: int) -> bool:
+    return (await client.get("/v1/notes", headers=headers)).status_code == status
+
+
+async def test_a_key_stays_cached_only_while_revocations_are_heard(
+    client: httpx.AsyncClient,
+) -> None:
     key = await auth.create_key("alice")
     headers = {"Authorization": f"Bearer {key.secret}"}
+    key_hash = auth.hash_key(key.secret)
     assert (await client.get("/v1/notes", headers=headers)).status_code == 200
-    # Revoked behind this process's back, as the CLI or another worker would.
+    assert auth.KEY_CACHE.live
+    assert auth.KEY_CACHE.get(key_hash) is not None
+    # Revoked behind this process's back (no call into it), as the CLI or another worker would.
     await ApiKey.filter(id=key.id).update(revoked_at=datetime.now(UTC))
-    assert (await client.get("/v1/notes", headers=headers)).status_code == 200
-    await asyncio.sleep(AUTH_CACHE_TTL)
+    await until(lambda: auth.KEY_CACHE.get(key_hash) is None, 1.0, "the key to be evicted")
     assert (await client.get("/v1/notes", headers=headers)).status_code == 401
+
+
+def test_a_lookup_that_raced_a_revocation_is_not_cached() -> None:
+    cache = auth.KeyCache(ttl=60)
+    cache.set_live(True)
+    principal = auth.Principal(1, "o", uuid.uuid4())
+    generation = cache.generation  # a lookup starts ...
+    cache.forget(principal.key_id)  # ... the revocation is heard ...
+    cache.put("h", principal, generation)  # ... and the lookup's (stale) answer arrives
+    assert cache.get("h") is None
+    cache.put("h", principal, cache.generation)
+    assert cache.get("h") == principal
+    cache.set_live(False)  # the listener is down: dropped and bypassed
+    assert cache.get("h") is None
+    cache.put("h", principal, cache.generation)
+    assert cache.get("h") is None
 
 
 def test_the_key_cache_is_bounded() -> None:
     cache = auth.KeyCache(ttl=60, max_entries=3)
+    cache.set_live(True)
     principals = [auth.Principal(i, f"o{i}", uuid.uuid4()) for i in range(5)]
     for i, principal in enumerate(principals):
-        cache.put(f"h{i}", principal)
+        cache.put(f"h{i}", principal, cache.generation)
     assert [cache.get(f"h{i}") for i in range(5)] == [None, None, *principals[2:]]
     cache.forget(principals[3].key_id)
     assert cache.get("h3") is None

@@ -1,0 +1,163 @@
+"""One LISTEN connection per worker: hears key revocations and feed changes as they commit.
+
+The triggers of migration `live_sync_notify` send `NOTIFY notes_key_revoked, '<key id>'` and
+`NOTIFY notes_changes, '<owner id>'`. A revocation evicts the key from this process's cache
+(notes_service.auth.KEY_CACHE) and closes that key's change streams; a change wakes the owner's
+streams. While the connection is down nothing can be heard: the key cache is dropped and
+bypassed, and streams poll slowly. When it is back, every stream is woken to catch up and to
+re-check its key, because anything committed meanwhile was not announced to this process.
+
+LISTEN needs a session of its own, so the connection is a dedicated asyncpg connection to
+`NOTES_LISTEN_DATABASE_URL` (default: the write URL), never one from a pool; behind PgBouncer in
+transaction mode it must point at PostgreSQL itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from notes_service.auth import KEY_CACHE, KeyCache
+
+logger = logging.getLogger(__name__)
+
+CHANGES_CHANNEL = "notes_changes"
+REVOKED_CHANNEL = "notes_key_revoked"
+APPLICATION_NAME = "notes-service-listen"
+# A dead peer that sent no FIN (a network partition) is found by a ping at this interval.
+PING_INTERVAL = 5.0
+_BACKOFF_FIRST, _BACKOFF_MAX = 0.1, 5.0
+
+
+@dataclass(eq=False, slots=True)
+class Subscription:
+    """A change stream's ear: `wake` is set on news; the stream clears it before reading."""
+
+    owner_id: int
+    key_id: uuid.UUID
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    revoked: bool = False
+    recheck_key: bool = False  # set when revocations may have been missed
+
+
+class Listener:
+    def __init__(self, url: str, key_cache: KeyCache = KEY_CACHE) -> None:
+        self.url = url
+        self.key_cache = key_cache
+        self.connected = asyncio.Event()
+        self._by_owner: dict[int, set[Subscription]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def up(self) -> bool:
+        return self.connected.is_set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="notes-listener")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._set_down()
+
+    def subscribe(self, owner_id: int, key_id: uuid.UUID) -> Subscription:
+        subscription = Subscription(owner_id, key_id)
+        self._by_owner.setdefault(owner_id, set()).add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        subscribers = self._by_owner.get(subscription.owner_id)
+        if subscribers is not None:
+            subscribers.discard(subscription)
+            if not subscribers:
+                del self._by_owner[subscription.owner_id]
+
+    def wake_all(self, *, recheck_key: bool) -> None:
+        for subscribers in self._by_owner.values():
+            for subscription in subscribers:
+                subscription.recheck_key |= recheck_key
+                subscription.wake.set()
+
+    def _on_change(self, payload: str) -> None:
+        try:
+            owner_id = int(payload)
+        except ValueError:
+            return
+        for subscription in self._by_owner.get(owner_id, ()):
+            subscription.wake.set()
+
+    def _on_revoked(self, payload: str) -> None:
+        try:
+            key_id = uuid.UUID(payload)
+        except ValueError:
+            return
+        self.key_cache.forget(key_id)
+        for subscribers in self._by_owner.values():
+            for subscription in subscribers:
+                if subscription.key_id == key_id:
+                    subscription.revoked = True
+                    subscription.wake.set()
+
+    def _notified(self, connection: object, pid: int, channel: str, payload: object) -> None:
+        if channel == CHANGES_CHANNEL:
+            self._on_change(str(payload))
+        elif channel == REVOKED_CHANNEL:
+            self._on_revoked(str(payload))
+
+    def _set_down(self) -> None:
+        if self.up:
+            logger.warning("listener: connection lost; key cache bypassed, streams polling")
+        self.connected.clear()
+        self.key_cache.set_live(False)
+
+    async def _run(self) -> None:
+        delay = _BACKOFF_FIRST
+        while True:
+            try:
+                connection = await asyncpg.connect(
+                    self.url,
+                    timeout=10,
+                    statement_cache_size=0,
+                    server_settings={"application_name": APPLICATION_NAME},
+                )
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                logger.warning("listener: cannot connect (%s); retry in %.1fs", type(exc), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _BACKOFF_MAX)
+                continue
+            try:
+                await self._session(connection)
+                delay = _BACKOFF_FIRST  # it was up: the next connect is tried at once
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                pass
+            finally:
+                self._set_down()
+                self.wake_all(recheck_key=False)  # streams switch to polling
+                connection.terminate()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _BACKOFF_MAX)
+
+    async def _session(self, connection: asyncpg.Connection[Any]) -> None:
+        lost = asyncio.Event()
+        connection.add_termination_listener(lambda _: lost.set())
+        await connection.add_listener(REVOKED_CHANNEL, self._notified)
+        await connection.add_listener(CHANGES_CHANNEL, self._notified)
+        # Only now is every later commit heard: turn the cache on, then let every stream catch
+        # up on (and re-check its key for) whatever happened before.
+        self.key_cache.set_live(True)
+        self.connected.set()
+        logger.info("listener: listening on %s", self.url.rsplit("@", 1)[-1])
+        self.wake_all(recheck_key=True)
+        while not lost.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lost.wait(), PING_INTERVAL)
+                return
+            await connection.fetchval("SELECT 1", timeout=PING_INTERVAL)

@@ -1,0 +1,327 @@
+"""`GET /v1/changes/stream`: the change feed pushed as Server-Sent Events.
+
+A stream reads exactly what `GET /v1/changes` would (the same query, so the same horizon rule)
+and sends each change as an event whose id is the feed cursor after it. Between reads it holds
+no database connection: it sleeps until the worker's listener (notes_service.listener) hears a
+commit for its owner, or, while the listener is down, until a slow poll. Changes that committed
+but are held back behind the horizon (an older transaction is still open) are retried shortly,
+since the commit that releases them may belong to another owner and wake nobody here.
+
+Bounded: at most NOTES_STREAM_MAX streams per worker; at most NOTES_STREAM_QUEUE_SIZE events
+waiting for a reader, who is cut off (with a final `resume` event) when it cannot take one for
+NOTES_STREAM_SEND_TIMEOUT; a heartbeat comment every NOTES_STREAM_HEARTBEAT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import Response
+from prometheus_client import Gauge
+from starlette.types import Receive, Scope, Send
+
+from notes_service import auth
+from notes_service.auth import Principal
+from notes_service.cursors import CursorCodec
+from notes_service.deps import CurrentOwner, Cursors
+from notes_service.listener import Listener, Subscription
+from notes_service.notes.schemas import NoteOut
+from notes_service.problems import ServiceUnavailable
+from notes_service.queries.database import ReadDatabase
+from notes_service.queries.feeds import FEED_START, Change, _feed_position
+from notes_service.queries.repository import NoteQueries
+from notes_service.queries.router import Cursor
+from notes_service.settings import Settings
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1", tags=["queries"])
+
+EVENT_STREAM = "text/event-stream"
+PAGE = 100
+HEARTBEAT = b": heartbeat\n\n"
+_RETRY_FIRST, _RETRY_MAX = 0.05, 1.0  # while changes are held back behind the horizon
+
+# Are there changes after the position that the feed did not return? Only those still behind
+# the horizon (or committed since the read): then the stream must look again soon.
+HELD_BACK = """
+WITH pos AS (
+    SELECT CAST(CAST(:after_xid AS text) AS xid8) AS xid, CAST(:after_seq AS bigint) AS seq
+)
+SELECT EXISTS (
+    SELECT 1 FROM notes n, pos
+    WHERE n.owner_id = :owner_id AND (n.change_xid, n.change_seq) > (pos.xid, pos.seq)
+) OR EXISTS (
+    SELECT 1 FROM tombstones t, pos
+    WHERE t.owner_id = :owner_id AND (t.change_xid, t.change_seq) > (pos.xid, pos.seq)
+) AS held
+"""
+
+
+class StreamHub:
+    """The worker's streams: their number, and the shutdown that ends them all."""
+
+    def __init__(self, settings: Settings, listener: Listener, gauge: Gauge) -> None:
+        self.settings = settings
+        self.listener = listener
+        self.gauge = gauge
+        self.open = 0
+        self.closing = asyncio.Event()
+
+    def reserve(self) -> None:
+        if self.closing.is_set():
+            raise ServiceUnavailable("The server is shutting down; reconnect", retry_after=1)
+        if self.open >= self.settings.stream_max:
+            raise ServiceUnavailable("Too many open change streams on this worker", retry_after=5)
+        self.open += 1
+        self.gauge.set(self.open)
+
+    def release(self) -> None:
+        self.open -= 1
+        self.gauge.set(self.open)
+
+    def shut_down(self) -> None:
+        self.closing.set()
+        self.listener.wake_all(recheck_key=False)
+
+    def follow_shutdown_signals(self) -> Callable[[], None]:
+        """uvicorn waits for open responses before the lifespan hears of a shutdown, and an
+        endless stream never ends by itself: chain uvicorn's SIGTERM/SIGINT handler so that
+        the streams end (and the graceful shutdown completes) at once. Returns the undo."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        loop = asyncio.get_running_loop()
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            loop.call_soon_threadsafe(self.shut_down)
+            chained = previous[signal.Signals(signum)]
+            if callable(chained):
+                chained(signum, frame)
+
+        for sig, chained in previous.items():
+            if callable(chained):  # a server's handler; never replace a default action
+                signal.signal(sig, handler)
+
+        def undo() -> None:
+            for sig, chained in previous.items():
+                if callable(chained) and signal.getsignal(sig) is handler:
+                    signal.signal(sig, chained)
+
+        return undo
+
+
+def sse_event(event_id: str, event: str, data: str) -> bytes:
+    return f"id: {event_id}\nevent: {event}\ndata: {data}\n\n".encode()
+
+
+def change_entry(row: Any) -> Change:
+    """The same entry `GET /v1/changes` returns for a feed row."""
+    return Change(
+        id=row["change_id"],
+        version=row["change_version"],
+        op=row["op"],
+        note=None if row["gone"] else NoteOut.model_validate(dict(row)),
+    )
+
+
+class _ReaderTooSlow(Exception):
+    pass
+
+
+class ChangeStream(Response):
+    media_type = EVENT_STREAM
+
+    def __init__(
+        self,
+        hub: StreamHub,
+        read_db: ReadDatabase,
+        codec: CursorCodec,
+        binding: str,
+        owner: Principal,
+        key_hash: str,
+        position: tuple[str, int],
+    ) -> None:
+        super().__init__(headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        # Endless: no content-length (Response would say 0), so the body goes out chunked.
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+        self.hub, self.settings = hub, hub.settings
+        self.read_db, self.queries = read_db, NoteQueries(read_db)
+        self.codec, self.binding = codec, binding
+        self.owner, self.key_hash = owner, key_hash
+        self.position = position
+        self.last_id = codec.encode(binding, list(position))
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        # Counts events queued and not yet sent; heartbeats and the end take no slot.
+        self.space = asyncio.Semaphore(self.settings.stream_queue_size)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        subscription = self.hub.listener.subscribe(self.owner.owner_id, self.owner.key_id)
+        tasks: list[asyncio.Task[Any]] = []
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            tasks = [
+                asyncio.create_task(self._sender(send)),
+                asyncio.create_task(_disconnected(receive)),
+                asyncio.create_task(self._producer(subscription)),
+            ]
+            await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.hub.listener.unsubscribe(subscription)
+            self.hub.release()
+
+    async def _producer(self, subscription: Subscription) -> None:
+        try:
+            reason = await self._pump(subscription)
+        except _ReaderTooSlow:
+            logger.warning("change stream: the reader fell behind; told to resume and closed")
+            data = json.dumps({"reason": "slow-reader", "resume_after": self.last_id})
+            self.queue.put_nowait(sse_event(self.last_id, "resume", data))
+        except Exception:
+            # A failed read (an outage): the client reconnects with Last-Event-ID.
+            logger.warning("change stream: read failed; closed", exc_info=True)
+        else:
+            logger.info("change stream: closed (%s)", reason)
+        self.queue.put_nowait(None)
+
+    async def _pump(self, subscription: Subscription) -> str:
+        listener, retry = self.hub.listener, 0.0
+        while True:
+            if self.hub.closing.is_set():
+                return "shutdown"
+            if subscription.revoked:
+                return "key revoked"
+            if subscription.recheck_key or not listener.up:
+                subscription.recheck_key = False
+                if await auth.lookup(self.key_hash) is None:
+                    return "key revoked"
+            subscription.wake.clear()  # before reading: a commit heard meanwhile wakes again
+            await self._catch_up()
+            held = await self.read_db.fetch_one(HELD_BACK, self._position_values())
+            retry = min(max(retry * 2, _RETRY_FIRST), _RETRY_MAX) if held and held["held"] else 0.0
+            timeout = retry or (None if listener.up else self.settings.stream_poll_interval)
+            # asyncio.timeout, not wait_for: no extra task per wait (idle streams cost ~nothing).
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await subscription.wake.wait()
+
+    def _position_values(self) -> dict[str, object]:
+        return {
+            "owner_id": self.owner.owner_id,
+            "after_xid": self.position[0],
+            "after_seq": self.position[1],
+        }
+
+    async def _catch_up(self) -> None:
+        while True:
+            rows = await self.queries.changes(self.owner.owner_id, self.position, PAGE + 1)
+            for row in rows[:PAGE]:
+                position = (row["change_xid"], row["change_seq"])
+                event_id = self.codec.encode(self.binding, list(position))
+                event = sse_event(event_id, "change", change_entry(row).model_dump_json())
+                try:
+                    async with asyncio.timeout(self.settings.stream_send_timeout):
+                        await self.space.acquire()
+                except TimeoutError:
+                    raise _ReaderTooSlow() from None
+                self.queue.put_nowait(event)
+                self.position, self.last_id = position, event_id
+            if len(rows) <= PAGE:
+                return
+
+    async def _sender(self, send: Send) -> None:
+        # A reader that takes nothing at all for this long is gone: stop waiting for it. Longer
+        # than the slow-reader cut, so that a reader who resumes still gets the final event.
+        abandon = 3 * self.settings.stream_send_timeout + self.settings.stream_heartbeat
+        while True:
+            try:
+                async with asyncio.timeout(self.settings.stream_heartbeat):
+                    item = await self.queue.get()
+            except TimeoutError:
+                item = HEARTBEAT
+            if item is None:
+                break
+            message = {"type": "http.response.body", "body": item, "more_body": True}
+            try:
+                async with asyncio.timeout(abandon):
+                    await send(message)
+            except TimeoutError:
+                logger.warning("change stream: the reader stopped reading; connection dropped")
+                return
+            if item is not HEARTBEAT:
+                self.space.release()
+        end = {"type": "http.response.body", "body": b"", "more_body": False}
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(abandon):
+                await send(end)
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+_EXAMPLE = (
+    ": heartbeat\n\n"
+    "id: eyJiIjoiNGQ...Ig.9aXk3...\nevent: change\n"
+    'data: {"id":"1b4e28ba-2fa1-11d2-883f-0016d3cca427","version":2,"op":"update",'
+    '"note":{"id":"1b4e28ba-2fa1-11d2-883f-0016d3cca427","title":"..."}}\n\n'
+)
+_DESCRIPTION = """
+The change feed of `GET /v1/changes`, pushed as
+[Server-Sent Events](https://html.spec.whatwg.org/multipage/server-sent-events.html).
+It starts after `cursor`, or after the `Last-Event-ID` header (which wins), both the feed's
+opaque cursor; with neither, from the beginning. It first catches up, then waits for commits.
+
+Each change is one event: `id:` the cursor after this change, `event: change`, and `data:` the
+same JSON entry `GET /v1/changes` returns (`id`, `version`, `op`, `note`). Events follow the
+feed's order and rule: none is sent while an earlier transaction could still commit before it,
+so reconnecting with `Last-Event-ID` loses and repeats nothing.
+
+A comment line (`: heartbeat`) comes every `NOTES_STREAM_HEARTBEAT` seconds. A client that
+reads too slowly gets a last event `event: resume` (data:
+`{"reason": "slow-reader", "resume_after": "<cursor>"}`), and the stream ends; so it does when
+the key is revoked or the server shuts down: reconnect with the last id. Beyond
+`NOTES_STREAM_MAX` open streams per worker: 503 with `Retry-After`.
+"""
+
+
+@router.get(
+    "/changes/stream",
+    response_class=ChangeStream,
+    status_code=200,
+    response_description="An endless `text/event-stream` of change events",
+    summary="Change stream (Server-Sent Events)",
+    description=_DESCRIPTION,
+    responses={
+        200: {
+            "content": {EVENT_STREAM: {"schema": {"type": "string"}, "example": _EXAMPLE}},
+        },
+        503: {"description": "Too many open streams on this worker, or shutting down"},
+    },
+)
+async def change_stream(
+    request: Request,
+    owner: CurrentOwner,
+    cursors: Cursors,
+    cursor: Cursor = None,
+    last_event_id: Annotated[str | None, Header(max_length=1024)] = None,
+) -> Response:
+    binding = cursors.binding(route="changes", owner=owner.owner_id)
+    start = last_event_id or cursor
+    position = _feed_position(cursors.decode(start, binding)) if start else FEED_START
+    hub: StreamHub = request.app.state.streams
+    hub.reserve()
+    read_db: ReadDatabase = request.app.state.read_db
+    return ChangeStream(hub, read_db, cursors, binding, owner, auth.key_hash_of(request), position)

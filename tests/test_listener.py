@@ -1,0 +1,74 @@
+"""The worker's LISTEN connection: revocations from any process, and surviving its loss."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+
+from notes_service import auth
+from notes_service.listener import APPLICATION_NAME
+from tests.conftest import run_cli
+from tests.servers import cli_key, until
+
+_LISTENERS = "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = $2"
+
+
+async def kill_listeners(database_url: str) -> list[int]:
+    """pg_terminate_backend on this database's listener connections; returns their pids."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        pids = [
+            row["pid"] for row in await conn.fetch(_LISTENERS, APPLICATION_NAME, _db(database_url))
+        ]
+        for pid in pids:
+            assert await conn.fetchval("SELECT pg_terminate_backend($1)", pid)
+        return pids
+    finally:
+        await conn.close()
+
+
+async def listener_pids(database_url: str) -> list[int]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return [
+            row["pid"] for row in await conn.fetch(_LISTENERS, APPLICATION_NAME, _db(database_url))
+        ]
+    finally:
+        await conn.close()
+
+
+def _db(url: str) -> str:
+    return urlsplit(url).path.strip("/")
+
+
+async def _unauthorized(client: httpx.AsyncClient, headers: dict[str, str]) -> bool:
+    return (await client.get("/v1/notes", headers=headers)).status_code == 401
+
+
+async def test_a_cli_revocation_reaches_the_app_after_its_listener_was_killed(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    headers = cli_key(database_url, owner="dora")
+    key_hash = auth.hash_key(headers["Authorization"].split()[1])
+    assert (await client.get("/v1/notes", headers=headers)).status_code == 200
+    assert auth.KEY_CACHE.get(key_hash) is not None
+
+    killed = await kill_listeners(database_url)
+    assert killed, "the app has no listener connection"
+    # Down: nothing can be heard, so the cache is dropped and every request looks its key up.
+    await until(lambda: auth.KEY_CACHE.get(key_hash) is None, 5, "the cache to be dropped")
+
+    async def listening_again() -> bool:
+        pids = await listener_pids(database_url)
+        return bool(pids) and not set(pids) & set(killed) and auth.KEY_CACHE.live
+
+    await until(listening_again, 10, "the listener to reconnect")
+    assert (await client.get("/v1/notes", headers=headers)).status_code == 200
+    assert auth.KEY_CACHE.get(key_hash) is not None  # cached again
+
+    key_id = run_cli("keys", "list", "--owner", "dora", database_url=database_url).stdout.split()[0]
+    revoked = run_cli("keys", "revoke", key_id, database_url=database_url)
+    assert revoked.returncode == 0, revoked.stderr
+    await until(lambda: _unauthorized(client, headers), 1.0, "the revocation to be heard")

@@ -1,0 +1,353 @@
+"""GET /v1/changes/stream under a real uvicorn: the feed's guarantees, pushed."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.servers import Service, cli_key, service, until
+from tests.sse import Event, Events, open_stream, stream_client
+from tests.test_listener import kill_listeners, listener_pids
+
+STREAM_ENV = {
+    "NOTES_STREAM_QUEUE_SIZE": "4",
+    "NOTES_STREAM_SEND_TIMEOUT": "1",
+    "NOTES_STREAM_POLL_INTERVAL": "1",
+    "NOTES_STREAM_MAX": "250",
+}
+
+
+@pytest.fixture(scope="module")
+def svc(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    log = tmp_path_factory.mktemp("stream") / "service.log"
+    with service(log, {"NOTES_DATABASE_URL": database_url, **STREAM_ENV}) as server:
+        server.wait_ready()
+        yield server
+
+
+@pytest.fixture
+async def client(svc: Service) -> Any:
+    async with stream_client(svc.url, connections=260) as client:
+        yield client
+
+
+async def create(client: httpx.AsyncClient, headers: dict[str, str], title: str) -> str:
+    response = await client.post("/v1/notes", json={"title": title}, headers=headers)
+    assert response.status_code == 201, response.text
+    note_id: str = response.json()["id"]
+    return note_id
+
+
+async def feed(
+    client: httpx.AsyncClient, headers: dict[str, str], cursor: str | None = None
+) -> tuple[list[dict[str, Any]], str]:
+    changes: list[dict[str, Any]] = []
+    while True:
+        params = {"cursor": cursor} if cursor else {}
+        page = (await client.get("/v1/changes", params=params, headers=headers)).json()
+        changes += page["changes"]
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
+            return changes, cursor
+
+
+def titles(events: list[Event]) -> list[str]:
+    return [e.json()["note"]["title"] for e in events]
+
+
+async def gauge(client: httpx.AsyncClient, name: str) -> float:
+    for line in (await client.get("/metrics")).text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no metric {name}")
+
+
+async def test_a_change_arrives_within_a_second_and_matches_the_feed(
+    svc: Service, client: httpx.AsyncClient, database_url: str
+) -> None:
+    alice, bob = cli_key(database_url, "s-alice"), cli_key(database_url, "s-bob")
+    await create(client, alice, "before")
+    async with open_stream(client, alice) as events:
+        caught_up = await events.next(10)
+        assert caught_up.event == "change" and caught_up.json()["note"]["title"] == "before"
+        await create(client, bob, "not alice's")
+        await create(client, alice, "live")
+        live = await events.next(1.0)  # the commit happened before `create` returned
+        assert live.json()["note"]["title"] == "live"
+    changes, cursor = await feed(client, alice)
+    assert [caught_up.json(), live.json()] == changes  # the same entries as the feed's
+    assert (await feed(client, alice, live.id))[0] == []  # an event id is a feed cursor
+    assert cursor  # (and the feed's own cursor resumes the stream; see the reconnect test)
+
+
+async def test_reconnecting_with_last_event_id_has_no_gap_and_no_repeat(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    alice = cli_key(database_url, "r-alice")
+    for i in range(5):
+        await create(client, alice, f"n{i}")
+    _, early = await feed(client, alice)  # a stale cursor in the query: the header wins
+    async with open_stream(client, alice) as events:
+        first = await events.take(3, 10)
+    for i in range(5, 8):
+        await create(client, alice, f"n{i}")
+    headers = alice | {"Last-Event-ID": first[-1].id}
+    async with open_stream(client, headers, cursor=early) as events:
+        rest = await events.take(5, 10)
+        await asyncio.sleep(0.5)
+        assert events.pending() == []
+    assert titles(first + rest) == [f"n{i}" for i in range(8)]
+
+
+async def test_a_late_committing_writer_holds_back_the_stream(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    alice = cli_key(database_url, "ab-alice")
+    first, second = await create(client, alice, "first"), await create(client, alice, "second")
+    async with open_stream(client, alice) as events:
+        await events.take(2, 10)
+        conn_a, conn_b = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+        try:
+            tx_a, tx_b = conn_a.transaction(), conn_b.transaction()
+            await tx_a.start()
+            update = "UPDATE notes SET title = $2, version = version + 1 WHERE id = $1"
+            await conn_a.execute(update, first, "by A")  # A writes first ...
+            await tx_b.start()
+            await conn_b.execute(update, second, "by B")
+            await tx_b.commit()  # ... but B commits first: B must wait for A.
+            with pytest.raises(TimeoutError):
+                await events.next(2.0)
+            await tx_a.commit()
+        finally:
+            await conn_a.close()
+            await conn_b.close()
+        assert titles(await events.take(2, 5)) == ["by A", "by B"]
+
+
+async def test_a_killed_listener_loses_nothing(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    alice = cli_key(database_url, "k-alice")
+    async with open_stream(client, alice) as events:
+        await create(client, alice, "n0")
+        await events.take(1, 10)
+        killed = await kill_listeners(database_url)
+        assert killed
+        for i in range(1, 4):  # while it is down or reconnecting: the slow poll finds them
+            await create(client, alice, f"n{i}")
+        got = await events.take(3, 15)
+
+        async def reconnected() -> bool:
+            return bool(set(await listener_pids(database_url)) - set(killed))
+
+        await until(reconnected, 15, "the listener to reconnect")
+        for i in range(4, 6):
+            await create(client, alice, f"n{i}")
+        got += await events.take(2, 5)
+        await asyncio.sleep(0.5)
+        assert events.pending() == []
+    assert titles(got) == [f"n{i}" for i in range(1, 6)]
+
+
+async def test_a_revoked_keys_stream_is_closed(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    from tests.conftest import run_cli
+
+    alice = cli_key(database_url, "rev-alice")
+    other = cli_key(database_url, "rev-alice")
+    async with open_stream(client, alice) as revoked, open_stream(client, other) as kept:
+        listed = run_cli("keys", "list", "--owner", "rev-alice", database_url=database_url)
+        key_id = listed.stdout.split()[0]  # the first key: `alice`'s
+        assert run_cli("keys", "revoke", key_id, database_url=database_url).returncode == 0
+        await asyncio.wait_for(revoked.ended.wait(), 5)
+        await create(client, other, "still flowing")
+        assert (await kept.next(5)).json()["note"]["title"] == "still flowing"
+        assert not kept.ended.is_set()
+    response = await client.get("/v1/changes/stream", headers=alice)
+    assert response.status_code == 401
+
+
+async def test_200_idle_streams_hold_no_connection_and_almost_no_cpu(
+    svc: Service, client: httpx.AsyncClient, database_url: str
+) -> None:
+    owners = [cli_key(database_url, f"idle-{i}") for i in range(4)]
+    streams: list[Events] = []
+    contexts = []
+    # The process's own idle cost (uvicorn's tick, pool housekeeping) is not the streams'.
+    baseline = await _cpu_over(svc.process.pid, 10)
+    try:
+        for i in range(200):
+            context = open_stream(client, owners[i % 4])
+            streams.append(await context.__aenter__())
+            contexts.append(context)
+        await until(lambda: _equals(client, "sse_streams_open", 200), 30, "200 open streams")
+        await asyncio.sleep(1)  # let the openings' catch-up reads finish
+        for pool in ("read", "write"):
+            assert await gauge(client, f'db_pool_connections_in_use{{pool="{pool}"}}') == 0
+        used = await _cpu_over(svc.process.pid, 10)
+        print(f"CPU idle streams: {used:.3f} s, baseline {baseline:.3f} s")
+        assert used - baseline < 0.1, f"10 s idle: {used:.2f} CPU s, {baseline:.2f} s without"
+        # ... and they are alive: one change wakes exactly its owner's 50 streams.
+        await create(client, owners[0], "wake")
+        woken = [await s.next(10) for s in streams[::4]]
+        assert all(e.json()["note"]["title"] == "wake" for e in woken)
+        assert all(s.queue.empty() for i, s in enumerate(streams) if i % 4)
+    finally:
+        for context in reversed(contexts):
+            await context.__aexit__(None, None, None)
+    await until(lambda: _equals(client, "sse_streams_open", 0), 30, "the streams to close")
+
+
+async def _equals(client: httpx.AsyncClient, metric: str, value: float) -> bool:
+    return await gauge(client, metric) == value
+
+
+async def _cpu_over(pid: int, seconds: float) -> float:
+    """CPU seconds the process consumed (user + system) over `seconds` of wall time."""
+    before = _cpu_seconds(pid)
+    await asyncio.sleep(seconds)
+    return _cpu_seconds(pid) - before
+
+
+def _cpu_seconds(pid: int) -> float:
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def test_a_stalled_reader_is_cut_off_and_others_keep_flowing(
+    svc: Service, client: httpx.AsyncClient, database_url: str
+) -> None:
+    alice = cli_key(database_url, "slow-alice")
+    stalled = _raw_stream(svc.port, alice)
+    try:
+        async with open_stream(client, alice) as reader:
+            # ~10 MB of events: more than the socket buffers and the 4-event queue hold.
+            body = "x" * 99_000
+            for batch in range(10):
+                notes = [{"title": f"n{batch * 9 + i}", "body": body} for i in range(9)]
+                response = await client.post(
+                    "/v1/notes/batch", json={"notes": notes}, headers=alice
+                )
+                assert response.status_code == 201, response.text
+            flowing = await reader.take(90, 60)  # the other stream gets everything
+            assert titles(flowing) == [f"n{i}" for i in range(90)]
+            await until(lambda: "reader fell behind" in svc.log(), 30, "the cut-off")
+        events = await asyncio.to_thread(_read_to_end, stalled)
+    finally:
+        stalled.close()
+    *changes, final = events
+    assert final.event == "resume"
+    assert final.json() == {"reason": "slow-reader", "resume_after": changes[-1].id}
+    assert 0 < len(changes) < 90 and all(e.event == "change" for e in changes)
+    rest, _ = await feed(client, alice, final.id)  # resuming from it: no gap, no repeat
+    assert titles(changes) + [c["note"]["title"] for c in rest] == [f"n{i}" for i in range(90)]
+
+
+def _raw_stream(port: int, headers: dict[str, str]) -> socket.socket:
+    """A stream whose reader takes only the response head and then stops reading."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(
+        f"GET /v1/changes/stream HTTP/1.1\r\nHost: notes.test\r\n"
+        f"Authorization: {headers['Authorization']}\r\n\r\n".encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return sock
+
+
+def _read_to_end(sock: socket.socket) -> list[Event]:
+    """Every event of a chunked body, up to its last chunk."""
+    sock.settimeout(30)
+    raw = b""
+    while not raw.endswith(b"0\r\n\r\n"):
+        data = sock.recv(1 << 20)
+        if not data:
+            break
+        raw += data
+    body, rest = b"", raw
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            break
+        body, rest = body + rest[:size], rest[size + 2 :]
+    events = []
+    for block in body.decode().split("\n\n"):
+        fields = dict(
+            line.split(": ", 1) for line in block.splitlines() if not line.startswith(":")
+        )
+        if fields:
+            events.append(Event(**fields))
+    return events
+
+
+async def test_streams_are_capped_per_worker_and_end_cleanly_on_sigterm(
+    database_url: str, tmp_path: Path
+) -> None:
+    alice = cli_key(database_url, "cap-alice")
+    env = {"NOTES_DATABASE_URL": database_url, "NOTES_STREAM_MAX": "2"}
+    with service(tmp_path / "service.log", env) as capped:
+        capped.wait_ready()
+        async with (
+            stream_client(capped.url) as client,
+            open_stream(client, alice) as first,
+            open_stream(client, alice) as second,
+        ):
+            refused = await client.get("/v1/changes/stream", headers=alice)
+            assert refused.status_code == 503
+            assert refused.headers["retry-after"] == "5"
+            assert refused.json()["type"] == "urn:notes-service:problem:unavailable"
+            await create(client, alice, "before shutdown")
+            assert (await first.next(5)).json()["note"]["title"] == "before shutdown"
+            assert (await second.next(5)).json()["note"]["title"] == "before shutdown"
+
+            capped.process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(first.ended.wait(), 20)
+            await asyncio.wait_for(second.ended.wait(), 20)
+        returncode = await asyncio.to_thread(capped.process.wait, 25)
+    assert returncode == 0
+    log = capped.log()
+    assert "timeout graceful shutdown exceeded" not in log
+    assert "change stream: closed (shutdown)" in log
+    assert "stopped: write and read pools closed" in log
+
+
+def test_the_openapi_entry_documents_the_event_format(svc: Service) -> None:
+    spec = svc.get("/openapi.json").json()
+    assert "paths" in spec, spec
+    operation = spec["paths"]["/v1/changes/stream"]["get"]
+    content = operation["responses"]["200"]["content"]
+    assert list(content) == ["text/event-stream"]
+    assert "event: change" in content["text/event-stream"]["example"]
+    for words in ("Last-Event-ID", "`id:` the cursor after this change", "event: resume"):
+        assert words in operation["description"]
+    assert "503" in operation["responses"]
+    assert {p["name"] for p in operation["parameters"]} >= {"cursor", "last-event-id"}
+
+
+async def test_a_bad_or_foreign_last_event_id_is_a_400(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    alice, bob = cli_key(database_url, "bad-alice"), cli_key(database_url, "bad-bob")
+    _, bobs_cursor = await feed(client, bob)
+    for value in ("not-a-cursor", bobs_cursor):
+        for headers, params in ((alice | {"Last-Event-ID": value}, {}), (alice, {"cursor": value})):
+            response = await client.get("/v1/changes/stream", headers=headers, params=params)
+            assert response.status_code == 400, response.text
+            assert response.json()["type"] == "urn:notes-service:problem:invalid-cursor"
+    assert (await client.get("/v1/changes/stream")).status_code == 401
