@@ -44,10 +44,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             assert isinstance(write_client, BoundedAsyncpgClient)
             metrics.watch_pool("write", write_client.pool_stats)
             metrics.watch_pool("read", read_db.pool_stats)
+            metrics.start()
             logger.info("started: write and read pools open")
             try:
                 yield
             finally:
+                await metrics.stop()
                 await read_db.disconnect()
         logger.info("stopped: write and read pools closed")
 

@@ -199,12 +199,15 @@ def _exit_after_shutdown(signum: int, frame: FrameType | None) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from notes_service.metrics import share_across_workers
+
     if not _wait_for_database(settings):
         return 1
     # After a graceful shutdown uvicorn re-raises the signal it caught. Ending with a plain exit
     # status 0 instead lets `_database()` stop an embedded server on the way out.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_after_shutdown)
+    share_across_workers(args.workers)  # one /metrics for all workers
     uvicorn.run(
         "notes_service.app:asgi_app",
         factory=True,
