@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             listener.start()
             app.state.streams = streams = StreamHub(settings, listener, metrics.streams_open)
             undo_signals = streams.follow_shutdown_signals()
+            metrics.start()
             logger.info("started: write and read pools open")
             _settle_garbage_collector()
             try:
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 undo_signals()
                 streams.shut_down()
                 await listener.stop()
+                await metrics.stop()
                 await read_db.disconnect()
         logger.info("stopped: write and read pools closed")
 

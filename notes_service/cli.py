@@ -189,6 +189,8 @@ def _sighup_as_sigterm(signum: int, frame: FrameType | None) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from notes_service.metrics import share_across_workers
+
     if not _wait_for_database(settings):
         return 1
     # After a graceful shutdown uvicorn re-raises the signal it caught. Ending with a plain exit
@@ -198,6 +200,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # uvicorn handles SIGINT and SIGTERM only; with --workers its supervisor takes SIGHUP over
     # (it restarts the workers), so this covers the single-process server.
     signal.signal(signal.SIGHUP, _sighup_as_sigterm)
+    share_across_workers(args.workers)  # one /metrics for all workers
     uvicorn.run(
         "notes_service.app:asgi_app",
         factory=True,

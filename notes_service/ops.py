@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 from tortoise import connections
 
@@ -91,5 +91,4 @@ def _require_metrics_token(request: Request) -> None:
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
     _require_metrics_token(request)
-    registry = request.app.state.metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,4 +1,10 @@
-"""The read side runs on a read-only connection, as it would on a replica."""
+"""The read side runs on a read-only connection, as it would on a replica.
+
+The read-only role also sees the data differently: row-level security hides one note from it,
+as a replica that has not yet replayed that write would. So an answer that lacks the note came
+through the read pool, and one that has it did not (tests/test_standby.py does the same with a
+real standby and paused replay).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from notes_service.queries.database import ReadDatabase
 from notes_service.settings import Settings
 from tests.factories import api_key, create_note
 
+LAGGING = "not yet on the replica"
 READ_ROUTES = [
     ("/v1/notes", {}),
     ("/v1/notes", {"sort": "created_at", "trashed": "true"}),
@@ -38,6 +45,11 @@ async def read_only_app(
         await admin.execute(f"ALTER ROLE {role} SET default_transaction_read_only = on")
         await admin.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
         await admin.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+        # The write side connects as a superuser, which row-level security never filters.
+        await admin.execute("ALTER TABLE notes ENABLE ROW LEVEL SECURITY")
+        await admin.execute(
+            f"CREATE POLICY {role} ON notes FOR SELECT TO {role} USING (title <> '{LAGGING}')"
+        )
         parts = urlsplit(database_url)
         netloc = f"{role}@{parts.hostname}:{parts.port or 5432}"
         read_url = urlunsplit(parts._replace(netloc=netloc))
@@ -51,6 +63,8 @@ async def read_only_app(
             app.state.read_db = primary
             await read_db.disconnect()
     finally:
+        await admin.execute(f"DROP POLICY IF EXISTS {role} ON notes")
+        await admin.execute("ALTER TABLE notes DISABLE ROW LEVEL SECURITY")
         await admin.execute(f"DROP OWNED BY {role}")
         await admin.execute(f"DROP ROLE {role}")
         await admin.close()
@@ -61,6 +75,10 @@ async def test_every_read_route_works_on_a_read_only_connection(
 ) -> None:
     headers = await api_key()
     note = await create_note(client, headers, title="replica note", body="replica", tags=["r"])
+    hidden = await create_note(client, headers, title=LAGGING, body="replica", tags=["lagging"])
+    # The single-note route is on the write side: it sees the note the read role cannot.
+    by_id = await client.get(f"/v1/notes/{hidden['id']}", headers=headers)
+    assert by_id.status_code == 200, by_id.text
     with pytest.raises(asyncpg.exceptions.ReadOnlySQLTransactionError):
         await read_only_app.state.read_db.fetch_all(
             "INSERT INTO owners (name, created_at) VALUES ('x', now())", {}
@@ -68,5 +86,11 @@ async def test_every_read_route_works_on_a_read_only_connection(
     for path, params in READ_ROUTES:
         response = await client.get(path, params=params, headers=headers)
         assert response.status_code == 200, (path, response.text)
+        # Answered through the read pool: the note hidden from its role is nowhere.
+        assert hidden["id"] not in response.text and "lagging" not in response.text, path
+        if path != "/v1/stats" and "trashed" not in params:
+            assert note["id"] in response.text or '"r"' in response.text, path
     listed = (await client.get("/v1/notes", headers=headers)).json()
     assert [item["id"] for item in listed["items"]] == [note["id"]]
+    stats = (await client.get("/v1/stats", headers=headers)).json()
+    assert (stats["notes"], stats["tags"], stats["revisions"]) == (1, 1, 1)

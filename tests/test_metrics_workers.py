@@ -1,0 +1,83 @@
+"""One /metrics for all workers: `serve --workers 2` under a real uvicorn, scraped over HTTP."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.servers import service
+
+ROUTE = "/healthz"
+BATCH = 20
+
+
+def _samples(text: str) -> list[tuple[str, dict[str, str], float]]:
+    return [
+        (sample.name, sample.labels, sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    ]
+
+
+def _route_total(samples: list[tuple[str, dict[str, str], float]], name: str) -> float:
+    return sum(value for n, labels, value in samples if n == name and labels["route"] == ROUTE)
+
+
+def _served_by(worker: int, metrics_dir: str) -> float:
+    """What one worker alone has counted, from its own file in the shared folder."""
+    files = [os.path.join(metrics_dir, f"counter_{worker}.db")]
+    if not os.path.exists(files[0]):
+        return 0
+    samples = [
+        (sample.name, sample.labels, sample.value)
+        for metric in MultiProcessCollector.merge(files)  # type: ignore[no-untyped-call]
+        for sample in metric.samples
+    ]
+    return _route_total(samples, "http_requests_total")
+
+
+def _burst(url: str) -> None:
+    # Concurrent, each on a new connection, which either worker may accept.
+    with ThreadPoolExecutor(BATCH) as pool:
+        answers = list(pool.map(lambda _: httpx.get(url + ROUTE, timeout=30), range(BATCH)))
+    assert all(answer.status_code == 200 for answer in answers)
+
+
+def test_two_workers_answer_one_scrape_with_the_totals_of_both(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = {"NOTES_DATABASE_URL": database_url}
+    with service(tmp_path / "service.log", env, "--workers", "2") as svc:
+        svc.wait_ready()
+        first = _samples(svc.get("/metrics").text)
+        workers = {int(labels["pid"]) for name, labels, _ in first if name == "db_pool_size"}
+        assert len(workers) == 2, first  # each worker reports its own pools, by pid
+        environ = Path(f"/proc/{min(workers)}/environ").read_bytes().split(b"\0")
+        metrics_dir = next(
+            line.split(b"=", 1)[1].decode()
+            for line in environ
+            if line.startswith(b"PROMETHEUS_MULTIPROC_DIR=")
+        )
+
+        # Traffic until both workers have served some of it (the kernel picks the acceptor).
+        sent = 0
+        for _ in range(50):
+            _burst(svc.url)
+            sent += BATCH
+            if all(_served_by(worker, metrics_dir) > 0 for worker in workers):
+                break
+        per_worker = [_served_by(worker, metrics_dir) for worker in workers]
+        assert all(count > 0 for count in per_worker) and sum(per_worker) == sent, per_worker
+
+        # Whichever worker a scrape lands on, it reports the sum over both.
+        for _ in range(6):
+            samples = _samples(svc.get("/metrics", headers={"Connection": "close"}).text)
+            assert _route_total(samples, "http_requests_total") == sent
+            assert _route_total(samples, "http_request_duration_seconds_count") == sent
+        assert svc.terminate() == 0
+    assert not os.path.exists(metrics_dir)  # the folder goes with the server
