@@ -25,8 +25,8 @@ from notes_service.queries.database import ReadDatabase
 from notes_service.queries.feeds import router as feeds_router
 from notes_service.queries.router import router as queries_router
 from notes_service.queries.search import router as search_router
-from notes_service.queries.stream import StreamHub
 from notes_service.queries.stream import router as stream_router
+from notes_service.queries.stream_hub import StreamHub
 from notes_service.settings import Settings, get_settings
 from notes_service.startup import wait_for_database
 
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             metrics.watch_pool("write", write_client.pool_stats)
             metrics.watch_pool("read", read_db.pool_stats)
             listener = Listener(settings.listen_url)
-            listener.start()
+            await listener.start()
             app.state.streams = streams = StreamHub(settings, listener, metrics.streams_open)
             undo_signals = streams.follow_shutdown_signals()
             metrics.start()

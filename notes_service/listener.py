@@ -58,8 +58,13 @@ class Listener:
     def up(self) -> bool:
         return self.connected.is_set()
 
-    def start(self) -> None:
+    async def start(self, wait: float = 5.0) -> None:
+        """Start listening; wait (a little) for the first connection, so that a new worker
+        serves with its key cache on. If it is not up by then, it keeps trying."""
         self._task = asyncio.create_task(self._run(), name="notes-listener")
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait):
+                await self.connected.wait()
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -18,29 +18,23 @@ import asyncio
 import contextlib
 import json
 import logging
-import signal
-import threading
-from collections.abc import Callable
-from types import FrameType
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
-from prometheus_client import Gauge
 from starlette.types import Receive, Scope, Send
 
 from notes_service import auth
 from notes_service.auth import Principal
 from notes_service.cursors import CursorCodec
 from notes_service.deps import CurrentOwner, Cursors
-from notes_service.listener import Listener, Subscription
+from notes_service.listener import Subscription
 from notes_service.notes.schemas import NoteOut
-from notes_service.problems import ServiceUnavailable
 from notes_service.queries.database import ReadDatabase
 from notes_service.queries.feeds import FEED_START, Change, _feed_position
 from notes_service.queries.repository import NoteQueries
 from notes_service.queries.router import Cursor
-from notes_service.settings import Settings
+from notes_service.queries.stream_hub import StreamHub
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["queries"])
@@ -49,6 +43,7 @@ EVENT_STREAM = "text/event-stream"
 PAGE = 100
 HEARTBEAT = b": heartbeat\n\n"
 _RETRY_FIRST, _RETRY_MAX = 0.05, 1.0  # while changes are held back behind the horizon
+_REPLICA_RETRIES = 5
 
 # Are there changes after the position that the feed did not return? Only those still behind
 # the horizon (or committed since the read): then the stream must look again soon.
@@ -64,59 +59,6 @@ SELECT EXISTS (
     WHERE t.owner_id = :owner_id AND (t.change_xid, t.change_seq) > (pos.xid, pos.seq)
 ) AS held
 """
-
-
-class StreamHub:
-    """The worker's streams: their number, and the shutdown that ends them all."""
-
-    def __init__(self, settings: Settings, listener: Listener, gauge: Gauge) -> None:
-        self.settings = settings
-        self.listener = listener
-        self.gauge = gauge
-        self.open = 0
-        self.closing = asyncio.Event()
-
-    def reserve(self) -> None:
-        if self.closing.is_set():
-            raise ServiceUnavailable("The server is shutting down; reconnect", retry_after=1)
-        if self.open >= self.settings.stream_max:
-            raise ServiceUnavailable("Too many open change streams on this worker", retry_after=5)
-        self.open += 1
-        self.gauge.set(self.open)
-
-    def release(self) -> None:
-        self.open -= 1
-        self.gauge.set(self.open)
-
-    def shut_down(self) -> None:
-        self.closing.set()
-        self.listener.wake_all(recheck_key=False)
-
-    def follow_shutdown_signals(self) -> Callable[[], None]:
-        """uvicorn waits for open responses before the lifespan hears of a shutdown, and an
-        endless stream never ends by itself: chain uvicorn's SIGTERM/SIGINT handler so that
-        the streams end (and the graceful shutdown completes) at once. Returns the undo."""
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None
-        loop = asyncio.get_running_loop()
-        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-        def handler(signum: int, frame: FrameType | None) -> None:
-            loop.call_soon_threadsafe(self.shut_down)
-            chained = previous[signal.Signals(signum)]
-            if callable(chained):
-                chained(signum, frame)
-
-        for sig, chained in previous.items():
-            if callable(chained):  # a server's handler; never replace a default action
-                signal.signal(sig, handler)
-
-        def undo() -> None:
-            for sig, chained in previous.items():
-                if callable(chained) and signal.getsignal(sig) is handler:
-                    signal.signal(sig, chained)
-
-        return undo
 
 
 def sse_event(event_id: str, event: str, data: str) -> bytes:
@@ -165,6 +107,7 @@ class ChangeStream(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         subscription = self.hub.listener.subscribe(self.owner.owner_id, self.owner.key_id)
+        subscription.recheck_key = True  # a revocation heard before we subscribed is missed
         tasks: list[asyncio.Task[Any]] = []
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
@@ -196,7 +139,10 @@ class ChangeStream(Response):
         self.queue.put_nowait(None)
 
     async def _pump(self, subscription: Subscription) -> str:
-        listener, retry = self.hub.listener, 0.0
+        listener, retry, lag_retries = self.hub.listener, 0.0, 0
+        # A replica may not have replayed a commit yet when its NOTIFY (from the primary) wakes
+        # us: then a wake that finds nothing is retried a few times, with backoff.
+        replica = self.settings.read_database_url is not None
         while True:
             if self.hub.closing.is_set():
                 return "shutdown"
@@ -206,10 +152,19 @@ class ChangeStream(Response):
                 subscription.recheck_key = False
                 if await auth.lookup(self.key_hash) is None:
                     return "key revoked"
+            woken = subscription.wake.is_set()
             subscription.wake.clear()  # before reading: a commit heard meanwhile wakes again
-            await self._catch_up()
+            delivered = await self._catch_up()
             held = await self.read_db.fetch_one(HELD_BACK, self._position_values())
-            retry = min(max(retry * 2, _RETRY_FIRST), _RETRY_MAX) if held and held["held"] else 0.0
+            if delivered:
+                lag_retries = 0
+            elif replica and woken:
+                lag_retries = _REPLICA_RETRIES
+            if (held and held["held"]) or lag_retries:
+                lag_retries = max(lag_retries - 1, 0)
+                retry = min(max(retry * 2, _RETRY_FIRST), _RETRY_MAX)
+            else:
+                retry = 0.0
             timeout = retry or (None if listener.up else self.settings.stream_poll_interval)
             # asyncio.timeout, not wait_for: no extra task per wait (idle streams cost ~nothing).
             with contextlib.suppress(TimeoutError):
@@ -223,7 +178,8 @@ class ChangeStream(Response):
             "after_seq": self.position[1],
         }
 
-    async def _catch_up(self) -> None:
+    async def _catch_up(self) -> int:
+        delivered = 0
         while True:
             rows = await self.queries.changes(self.owner.owner_id, self.position, PAGE + 1)
             for row in rows[:PAGE]:
@@ -237,8 +193,9 @@ class ChangeStream(Response):
                     raise _ReaderTooSlow() from None
                 self.queue.put_nowait(event)
                 self.position, self.last_id = position, event_id
+                delivered += 1
             if len(rows) <= PAGE:
-                return
+                return delivered
 
     async def _sender(self, send: Send) -> None:
         # A reader that takes nothing at all for this long is gone: stop waiting for it. Longer
