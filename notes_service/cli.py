@@ -2,16 +2,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import logging
 import os
-import re
 import shutil
 import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager, redirect_stderr
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TypeVar

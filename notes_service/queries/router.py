@@ -6,10 +6,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel
 
 from notes_service.deps import CurrentOwner, Cursors
-from notes_service.notes.schemas import NoteOut, NotePage, UtcDatetime, clean_tag
+from notes_service.notes.schemas import NotePage, UtcDatetime, clean_tag
 from notes_service.problems import InvalidCursor, ValidationFailed
 from notes_service.queries.repository import NoteFilter, NoteQueries, Position
 

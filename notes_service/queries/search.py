@@ -13,12 +13,12 @@ from notes_service.notes.schemas import NoteOut
 from notes_service.problems import InvalidCursor, ValidationFailed
 from notes_service.queries.repository import SearchPosition
 from notes_service.queries.router import (
-    cursor_time,
     Cursor,
     Limit,
     Queries,
     TagParam,
     clean_tag_filter,
+    cursor_time,
     page_response,
 )
 

@@ -253,7 +253,6 @@ LEFT JOIN revisions prev ON prev.note_id = n.id AND prev.version = n.version - 1
 """
 
 
-
 # Export walks the owner's notes in short keyset chunks (index notes_owner_created_id), each
 # chunk its own statement: no cursor or transaction stays open while a slow client reads.
 _EXPORT_NOTES = f"""
