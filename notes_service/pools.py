@@ -15,8 +15,9 @@ service leaves none on a pooled connection:
   `databases`' `transaction()`), and asyncpg itself still rolls back a transaction left open
   at release (`Connection._reset()` runs before the pool's `reset` callable);
 - cursors (the export) are declared inside such a transaction, so they close with it;
-- settings come from `server_settings` at connect time, which `RESET ALL` would keep anyway;
-  code never runs `SET` without `LOCAL` (or `set_config(..., true)`);
+- the only session settings are the timeouts (timeouts.py), set once when a connection opens
+  and meant to last as long as it; code never runs `SET` without `LOCAL` (or
+  `set_config(..., true)`);
 - no `LISTEN` and no session-level advisory lock on a pooled connection (a listener needs a
   connection of its own: PgBouncer's transaction mode could not keep one either).
 tests/test_pool_reset.py checks each of these on the connections of both pools after real

@@ -1,12 +1,11 @@
 """Server-side timeouts for every pooled connection: `statement_timeout`, `lock_timeout` and
 `idle_in_transaction_session_timeout`, from the `NOTES_DB_*_TIMEOUT` settings.
 
-They are applied with `SET` when a connection opens (asyncpg's pool `init`), and again at the end
-of the reset query that asyncpg runs when a connection goes back to the pool, because that query
-ends in `RESET ALL`. Not as startup parameters (`server_settings`): PgBouncer refuses a startup
-parameter it does not know unless told to ignore it, and then it is silently dropped. `SET` costs
-nothing per request (one round trip per new connection; appended to a reset already sent), and
-passes through any pooler. Behind PgBouncer in transaction mode a session `SET` stays with the
+They are applied with `SET` when a connection opens (asyncpg's pool `init`), and last as long as
+the connection: the pools run no `RESET ALL` on release (pools.py). Not as startup parameters
+(`server_settings`): PgBouncer refuses a startup parameter it does not know unless told to ignore
+it, and then it is silently dropped. `SET` costs nothing per request (one round trip per new
+connection), and passes through any pooler. Behind PgBouncer in transaction mode a session `SET` stays with the
 server connection that ran it, not with this client: there, set the timeouts to 0 here and on
 the database role instead (README, "Timeouts").
 """
@@ -41,11 +40,7 @@ def pool_options(settings: Settings) -> dict[str, Any]:
     if not sql:
         return {}
 
-    class TimeoutConnection(asyncpg.Connection):
-        def get_reset_query(self) -> str:
-            return f"{super().get_reset_query()}\n{sql}"
-
     async def init(connection: asyncpg.Connection) -> None:
         await connection.execute(sql)
 
-    return {"connection_class": TimeoutConnection, "init": init}
+    return {"init": init}
