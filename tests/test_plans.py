@@ -4,6 +4,7 @@ planned per execution, picks its plan by how common the words are."""
 
 from __future__ import annotations
 
+import importlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -198,3 +199,18 @@ async def test_search_is_planned_for_its_values_every_time(
         assert generic["n"] == 0
     finally:
         await db.disconnect()
+
+
+async def test_the_plans_migration_undoes_the_old_database_setting(
+    seeded: asyncpg.Connection,
+) -> None:
+    migration = importlib.import_module("migrations.models.3_20261130043000_perf_read_plans_gin")
+    setting = """SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d
+                 ON d.oid = s.setdatabase WHERE d.datname = current_database()"""
+    name = await seeded.fetchval("SELECT current_database()")
+    await seeded.execute(f'ALTER DATABASE "{name}" SET plan_cache_mode = force_custom_plan')
+    assert await seeded.fetchval(setting) == 1
+    await seeded.execute(await migration.upgrade(None))
+    assert await seeded.fetchval(setting) == 0
+    pending = "SELECT reloptions FROM pg_class WHERE relname = 'notes_search_gin'"
+    assert await seeded.fetchval(pending) == ["gin_pending_list_limit=256"]
