@@ -194,7 +194,6 @@ async def test_200_idle_streams_hold_no_connection_and_almost_no_cpu(
         for pool in ("read", "write"):
             assert await gauge(client, f'db_pool_connections_in_use{{pool="{pool}"}}') == 0
         used = await _cpu_over(svc.process.pid, 10)
-        print(f"CPU idle streams: {used:.3f} s, baseline {baseline:.3f} s")
         assert used - baseline < 0.1, f"10 s idle: {used:.2f} CPU s, {baseline:.2f} s without"
         # ... and they are alive: one change wakes exactly its owner's 50 streams.
         await create(client, owners[0], "wake")
