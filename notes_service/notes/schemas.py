@@ -14,7 +14,6 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 
 TITLE_MAX = 200
 BODY_MAX = 100_000
@@ -135,15 +134,30 @@ class NoteBatch(_Input):
     notes: list[NoteCreate] = Field(min_length=1, max_length=BATCH_MAX)
 
 
+def _never_null(schema: dict[str, Any]) -> None:
+    """Drop `null` (and the `null` default) from each property of the JSON schema. Not
+    `SkipJsonSchema[None]` on the fields: that makes them unions, whose errors name the union
+    member in `loc`."""
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+        kinds = [kind for kind in prop.pop("anyOf", []) if kind != {"type": "null"}]
+        if len(kinds) == 1:
+            prop.update(kinds[0])
+        elif kinds:
+            prop["anyOf"] = kinds
+
+
 class NoteUpdate(_Input):
     """Every field optional; an explicit `null` is refused rather than taken as "no change"."""
 
-    # SkipJsonSchema: the schema says what is accepted, a value or no field, never null.
-    title: Title | SkipJsonSchema[None] = None
-    body: Body | SkipJsonSchema[None] = None
-    tags: Tags | SkipJsonSchema[None] = None
-    pinned: bool | SkipJsonSchema[None] = None
-    archived: bool | SkipJsonSchema[None] = None
+    # The schema says what is accepted: a value or no field, never null (see _never_null).
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_never_null)
+
+    title: Title | None = None
+    body: Body | None = None
+    tags: Tags | None = None
+    pinned: bool | None = None
+    archived: bool | None = None
 
     @field_validator("*", mode="before")
     @classmethod
