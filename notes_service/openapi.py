@@ -36,6 +36,10 @@ _PROBLEMS: dict[str, tuple[int, str]] = {
     "validation": (422, "a body field, parameter or header is invalid; `errors` names each"),
     "idempotency-key-reused": (422, "the Idempotency-Key was first used with another request"),
     "unavailable": (503, "the database is unreachable or busy; retry after `Retry-After`"),
+    "database-timeout": (
+        503,
+        "a statement ran past the database timeouts; retry after `Retry-After`",
+    ),
     "not-ready": (503, "a readiness check failed; `checks` names each"),
 }
 
@@ -63,9 +67,11 @@ _PROBLEM_SCHEMA: dict[str, Any] = {
         },
     },
 }
-_ANY_PROBLEM = {
-    "description": "A problem (RFC 9457): `type` says which",
-    "content": {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF}},
+# Any other error is a problem too, so clients and fuzzers (.ci/fuzz) can check every error
+# answer against the schema.
+_OTHER_PROBLEMS = {
+    "4XX": "`method-not-allowed` or another client error (RFC 9457 problem; `type` says which)",
+    "5XX": "`internal`: an unexpected error (no detail of it reaches the client)",
 }
 
 
@@ -79,7 +85,7 @@ def problem_slugs(method: str, path: str, operation: dict[str, Any]) -> list[str
     if "cursor" in params:
         slugs.append("invalid-cursor")
     if path.startswith("/v1/"):
-        slugs += ["unauthorized", "unavailable"]
+        slugs += ["unauthorized", "unavailable", "database-timeout"]
     if "note_id" in params:
         slugs.append("not-found")
     if "If-Match" in params:
@@ -168,10 +174,9 @@ def build(app: FastAPI) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)  # FastAPI's HTTPValidationError: ours is a problem
             responses.update(_problem_responses(problem_slugs(method, path, operation)))
-            # Any other error is a problem too (e.g. 405, 500), so clients and fuzzers
-            # (.ci/fuzz) can check every error answer against the schema.
-            responses.setdefault("4XX", _ANY_PROBLEM)
-            responses.setdefault("5XX", _ANY_PROBLEM)
+            for status, description in _OTHER_PROBLEMS.items():
+                content = {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF}}
+                responses.setdefault(status, {"description": description, "content": content})
             if path.startswith("/v1/"):
                 operation["security"] = [{BEARER: []}]
             _describe(method, path, operation)

@@ -200,6 +200,8 @@ PARAMETERS: dict[str, str] = {
     "version": "A version number of the note (1 is its creation).",
     "limit": "Items per page, 1-100.",
     "cursor": "`next_cursor` from the previous page; omit for the first page.",
+    "last-event-id": "Sent by an EventSource on reconnect: the `id` of the last event received "
+    "(the feed's cursor); it wins over `cursor`.",
     "tag": "Only notes carrying this tag (repeat the parameter for notes carrying all of them).",
     "pinned": "Only pinned (`true`) or unpinned (`false`) notes; omit for either.",
     "archived": "`true`: only archived notes. Omitted or `false`: archived notes left out.",
