@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -33,11 +34,11 @@ def _served_per_worker(metrics_dir: str) -> list[float]:
     uvicorn replaced keeps its file: its requests are still part of the total)."""
     counts = []
     for path in sorted(Path(metrics_dir).glob("counter_*.db")):
-        samples = [
-            (sample.name, sample.labels, sample.value)
-            for metric in MultiProcessCollector.merge([str(path)])  # type: ignore[no-untyped-call]
-            for sample in metric.samples
-        ]
+        try:
+            metrics = MultiProcessCollector.merge([str(path)])  # type: ignore[no-untyped-call]
+        except struct.error:
+            continue  # a worker creating its file this instant: nothing counted in it yet
+        samples = [(s.name, s.labels, s.value) for metric in metrics for s in metric.samples]
         counts.append(_route_total(samples, "http_requests_total"))
     return counts
 
