@@ -32,11 +32,14 @@ def json_int(expr: str) -> str:
 
 
 def json_timestamp(expr: str) -> str:
-    """RFC 3339 in UTC as pydantic prints it: `Z`, and microseconds only when there are any."""
+    """RFC 3339 in UTC as pydantic prints it: `Z`, and microseconds only when there are any.
+    The colons are quoted literals (`":"`): a bare `:MI` would read as a variable to pgbench,
+    which replays these statements in the benchmark."""
     utc = f"({expr} AT TIME ZONE 'UTC')"
     return (
         f"""to_char({utc}, CASE WHEN date_trunc('second', {utc}) = {utc} """
-        """THEN '\\"YYYY-MM-DD"T"HH24:MI:SS"Z\\"' ELSE '\\"YYYY-MM-DD"T"HH24:MI:SS.US"Z\\"' END)"""
+        """THEN '\\"YYYY-MM-DD"T"HH24":"MI":"SS"Z\\"' """
+        """ELSE '\\"YYYY-MM-DD"T"HH24":"MI":"SS.US"Z\\"' END)"""
     )
 
 
