@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import struct
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -48,6 +50,18 @@ def _pool_pids(svc: Service) -> set[str]:
     return {labels["pid"] for name, labels, _ in samples if name == "db_pool_size"}
 
 
+def _kill_workers(svc: Service) -> None:
+    pid = svc.process.pid
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return  # the server has exited, and its workers with it
+    svc.kill()  # first, or uvicorn would start new workers in place of the killed ones
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(child), signal.SIGKILL)
+
+
 def _burst(url: str) -> None:
     # Concurrent, each on a new connection, which either worker may accept.
     with ThreadPoolExecutor(BATCH) as pool:
@@ -60,30 +74,35 @@ def test_two_workers_answer_one_scrape_with_the_totals_of_both(
 ) -> None:
     env = {"NOTES_DATABASE_URL": database_url}
     with service(tmp_path / "service.log", env, "--workers", "2") as svc:
-        svc.wait_ready()
-        # Both workers up and reporting their pools, each under its own pid.
-        wait_for(lambda: len(_pool_pids(svc)) == 2, 60, "both workers in /metrics")
-        environ = Path(f"/proc/{min(_pool_pids(svc))}/environ").read_bytes().split(b"\0")
-        metrics_dir = next(
-            line.split(b"=", 1)[1].decode()
-            for line in environ
-            if line.startswith(b"PROMETHEUS_MULTIPROC_DIR=")
-        )
+        try:
+            svc.wait_ready()
+            # Both workers up and reporting their pools, each under its own pid.
+            wait_for(lambda: len(_pool_pids(svc)) == 2, 60, "both workers in /metrics")
+            environ = Path(f"/proc/{min(_pool_pids(svc))}/environ").read_bytes().split(b"\0")
+            metrics_dir = next(
+                line.split(b"=", 1)[1].decode()
+                for line in environ
+                if line.startswith(b"PROMETHEUS_MULTIPROC_DIR=")
+            )
 
-        # Traffic until two workers have served some of it (the kernel picks the acceptor).
-        sent = 0
-        for _ in range(50):
-            _burst(svc.url)
-            sent += BATCH
-            if sum(count > 0 for count in _served_per_worker(metrics_dir)) >= 2:
-                break
-        per_worker = _served_per_worker(metrics_dir)
-        assert sum(count > 0 for count in per_worker) >= 2 and sum(per_worker) == sent, per_worker
+            # Traffic until two workers have served some of it (the kernel picks the acceptor).
+            sent = 0
+            for _ in range(50):
+                _burst(svc.url)
+                sent += BATCH
+                if sum(count > 0 for count in _served_per_worker(metrics_dir)) >= 2:
+                    break
+            per_worker = _served_per_worker(metrics_dir)
+            assert sum(count > 0 for count in per_worker) >= 2 and sum(per_worker) == sent, (
+                per_worker
+            )
 
-        # Whichever worker a scrape lands on, it reports the sum over both.
-        for _ in range(6):
-            samples = _samples(svc.get("/metrics", headers={"Connection": "close"}).text)
-            assert _route_total(samples, "http_requests_total") == sent
-            assert _route_total(samples, "http_request_duration_seconds_count") == sent
-        assert svc.terminate() == 0
+            # Whichever worker a scrape lands on, it reports the sum over both.
+            for _ in range(6):
+                samples = _samples(svc.get("/metrics", headers={"Connection": "close"}).text)
+                assert _route_total(samples, "http_requests_total") == sent
+                assert _route_total(samples, "http_request_duration_seconds_count") == sent
+            assert svc.terminate() == 0
+        finally:
+            _kill_workers(svc)  # after a failure: a killed parent leaves its workers running
     assert not os.path.exists(metrics_dir)  # the folder goes with the server
