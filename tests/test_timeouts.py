@@ -10,6 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
+from notes_service.pools import keep_session
 from notes_service.settings import Settings
 from notes_service.timeouts import pool_options
 from tests.servers import Service, cli_key, service
@@ -104,7 +105,7 @@ async def test_a_read_waiting_on_a_table_lock_gets_a_503_after_the_lock_timeout(
         assert (await client.get("/v1/notes")).status_code == 200
 
 
-async def test_the_timeouts_survive_the_reset_when_a_connection_returns_to_the_pool(
+async def test_the_timeouts_last_as_long_as_the_pooled_connection(
     database_url: str,
 ) -> None:
     settings = Settings(
@@ -114,15 +115,17 @@ async def test_the_timeouts_survive_the_reset_when_a_connection_returns_to_the_p
         db_lock_timeout=2.5,
         db_idle_in_transaction_timeout=0,
     )
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1, **pool_options(settings))
+    # As the service's pools are built: set once at connect, no reset query on release.
+    pool = await asyncpg.create_pool(
+        database_url, min_size=1, max_size=1, reset=keep_session, **pool_options(settings)
+    )
     try:
-        for _ in range(2):  # the second acquire gets the same connection, after its reset
+        for _ in range(2):  # the second acquire gets the same connection, after its release
             async with pool.acquire() as connection:
                 assert await connection.fetchval("SHOW statement_timeout") == "7s"
                 assert await connection.fetchval("SHOW lock_timeout") == "2500ms"
                 # 0 leaves the server's own value
                 assert await connection.fetchval("SHOW idle_in_transaction_session_timeout") == "0"
-                await connection.execute("SET statement_timeout = 0")
     finally:
         await pool.close()
 
