@@ -4,8 +4,9 @@ by pgbench with the same binds.
 `capture` serves one request per path in this process (the real app, production settings, the
 bench database) with a query logger on every asyncpg connection, so the statements are whatever
 the code runs today, whichever module builds them. `pgbench_script` turns them into a pgbench
-transaction (`$n` binds become pgbench variables, passed as text with `-D` and prepared with
-`-M prepared`, as asyncpg does); `run_pgbench` runs it.
+transaction (`$n` binds become pgbench variables, passed as text with `-D`, and run with
+`-M prepared` as asyncpg's statement cache does, or `-M extended` where the service has a
+statement planned for its values every time); `run_pgbench` runs it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ _BIND = re.compile(r"\$(\d+)")
 class Statement:
     query: str
     args: tuple[Any, ...]
+    # Run through `prepare()` for one execution (search): planned for its values every time.
+    planned: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +63,21 @@ def _logging_queries(into: list[Statement]) -> Iterator[None]:
         original(self, *args, **kwargs)
         self.add_query_logger(lambda q: into.append(Statement(q.query, tuple(q.args))))
 
+    # Statements prepared explicitly bypass the query logger: log their executions here.
+    prepared = asyncpg.prepared_stmt.PreparedStatement
+    original_fetchrow = prepared.fetchrow
+
+    async def fetchrow(self: Any, *args: Any, **options: Any) -> Any:
+        into.append(Statement(self.get_query(), tuple(args), planned=True))
+        return await original_fetchrow(self, *args, **options)
+
     asyncpg.connection.Connection.__init__ = init  # type: ignore[method-assign,assignment]
+    prepared.fetchrow = fetchrow  # type: ignore[method-assign]
     try:
         yield
     finally:
         asyncpg.connection.Connection.__init__ = original  # type: ignore[method-assign]
+        prepared.fetchrow = original_fetchrow  # type: ignore[method-assign]
 
 
 async def capture(
@@ -127,9 +140,12 @@ def _text(value: Any) -> str:
 def pgbench_script(
     statements: Sequence[Statement], created: str | None, folder: Path, name: str
 ) -> tuple[Path, list[str]]:
-    """The pgbench script for one request's statements, and its `-D` options."""
+    """The pgbench script for one request's statements, and its options: `-M prepared` as
+    asyncpg's statement cache runs them, or `-M extended` (planned on every execution) when the
+    service plans one of them per execution."""
     lines: list[str] = []
-    options: list[str] = []
+    mode = "extended" if any(statement.planned for statement in statements) else "prepared"
+    options: list[str] = ["-M", mode]
     fresh: list[str] = []
     for k, statement in enumerate(statements):
         query = statement.query.strip().rstrip(";")
@@ -167,7 +183,7 @@ def run_pgbench(
     statements: int,
 ) -> Ceiling:
     command = [
-        "pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(2, clients)),
+        "pgbench", "-n", "-c", str(clients), "-j", str(min(2, clients)),
         "-T", str(max(1, round(seconds))), "-f", str(script), *options, url,
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True)  # noqa: S603

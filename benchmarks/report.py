@@ -73,7 +73,8 @@ def render(
         "Ratios divide by the mean of the two baseline runs (the first and the last run), "
         f"**{base:,.0f} req/s** (first {baselines[0].rps:,.0f}, last {baselines[-1].rps:,.0f}). "
         "*pgbench* is PostgreSQL alone running the statements one request of that path runs "
-        "(captured from the code, same binds, prepared), in the same run; *÷ pgbench* is the "
+        "(captured from the code, same binds, prepared as the service prepares them), in the "
+        "same run; *÷ pgbench* is the "
         "service's share of that ceiling (for the one-client row: pgbench's latency ÷ the "
         "service's p50).",
         "",
