@@ -1,11 +1,15 @@
 """One LISTEN connection per worker: hears key revocations and feed changes as they commit.
 
-The triggers of migration `live_sync_notify` send `NOTIFY notes_key_revoked, '<key id>'` and
-`NOTIFY notes_changes, '<owner id>'`. A revocation evicts the key from this process's cache
-(notes_service.auth.KEY_CACHE) and closes that key's change streams; a change wakes the owner's
-streams. While the connection is down nothing can be heard: the key cache is dropped and
-bypassed, and streams poll slowly. When it is back, every stream is woken to catch up and to
-re-check its key, because anything committed meanwhile was not announced to this process.
+The triggers of migrations `live_sync_notify` and `live_owners_notify` send
+`NOTIFY notes_key_revoked, '<key id>'` on every revocation, and `NOTIFY notes_changes,
+'<owner id>'` for a change of an owner registered in `live_owners`: this connection keeps one row
+there (with its backend pid) for each owner with a change stream open in this worker, so that
+writes nobody listens for pay nothing for NOTIFY. A revocation evicts the key from this
+process's cache (notes_service.auth.KEY_CACHE) and closes that key's change streams; a change
+wakes the owner's streams. While the connection is down nothing can be heard: the key cache is
+dropped and bypassed, and streams poll slowly. When it is back, it registers its owners again,
+and every stream is woken to catch up and to re-check its key, because anything committed
+meanwhile was not announced to this process.
 
 LISTEN needs a session of its own, so the connection is a dedicated asyncpg connection to
 `NOTES_LISTEN_DATABASE_URL` (default: the write URL), never one from a pool; behind PgBouncer in
@@ -30,6 +34,17 @@ logger = logging.getLogger(__name__)
 CHANGES_CHANNEL = "notes_changes"
 REVOKED_CHANNEL = "notes_key_revoked"
 APPLICATION_NAME = "notes-service-listen"
+# Registrations: this connection's own rows, plus the rows of listeners whose backend is gone
+# (a killed worker's), which would only cost their owners' writes a needless NOTIFY.
+_CLEAR_OWNERS = """
+DELETE FROM live_owners
+WHERE listener_pid = pg_backend_pid()
+   OR listener_pid NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL)"""
+_ADD_OWNERS = """
+INSERT INTO live_owners (owner_id, listener_pid)
+SELECT unnest(CAST($1 AS int[])), pg_backend_pid()
+ON CONFLICT DO NOTHING"""
+_REMOVE_OWNER = "DELETE FROM live_owners WHERE owner_id = $1 AND listener_pid = pg_backend_pid()"
 # A dead peer that sent no FIN (a network partition) is found by a ping at this interval.
 PING_INTERVAL = 5.0
 _BACKOFF_FIRST, _BACKOFF_MAX = 0.1, 5.0
@@ -53,6 +68,9 @@ class Listener:
         self.connected = asyncio.Event()
         self._by_owner: dict[int, set[Subscription]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._connection: asyncpg.Connection[Any] | None = None
+        self._lock = asyncio.Lock()  # one statement at a time on the connection
+        self._chores: set[asyncio.Task[None]] = set()
 
     @property
     def up(self) -> bool:
@@ -71,19 +89,47 @@ class Listener:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        for chore in self._chores:
+            chore.cancel()
+        await asyncio.gather(*self._chores, return_exceptions=True)
         self._set_down()
 
-    def subscribe(self, owner_id: int, key_id: uuid.UUID) -> Subscription:
+    async def subscribe(self, owner_id: int, key_id: uuid.UUID) -> Subscription:
+        """Listen for the owner's changes. The owner's first stream here registers the owner
+        before returning, so that every commit after that is announced."""
         subscription = Subscription(owner_id, key_id)
+        first = owner_id not in self._by_owner
         self._by_owner.setdefault(owner_id, set()).add(subscription)
+        if first:
+            # Failing (the connection is down), the stream polls; the reconnect registers it.
+            await self._execute(_ADD_OWNERS, [owner_id])
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        subscribers = self._by_owner.get(subscription.owner_id)
+        owner_id = subscription.owner_id
+        subscribers = self._by_owner.get(owner_id)
         if subscribers is not None:
             subscribers.discard(subscription)
             if not subscribers:
-                del self._by_owner[subscription.owner_id]
+                del self._by_owner[owner_id]
+                chore = asyncio.create_task(self._unregister(owner_id))
+                self._chores.add(chore)
+                chore.add_done_callback(self._chores.discard)
+
+    async def _unregister(self, owner_id: int) -> None:
+        async with self._lock:
+            if owner_id not in self._by_owner:  # not subscribed again meanwhile
+                await self._execute_locked(_REMOVE_OWNER, owner_id)
+
+    async def _execute(self, sql: str, *args: object) -> None:
+        async with self._lock:
+            await self._execute_locked(sql, *args)
+
+    async def _execute_locked(self, sql: str, *args: object) -> None:
+        if self._connection is None:
+            return
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await self._connection.execute(sql, *args, timeout=PING_INTERVAL)
 
     def wake_all(self, *, recheck_key: bool) -> None:
         for subscribers in self._by_owner.values():
@@ -144,6 +190,7 @@ class Listener:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
                 pass
             finally:
+                self._connection = None
                 self._set_down()
                 self.wake_all(recheck_key=False)  # streams switch to polling
                 connection.terminate()
@@ -155,6 +202,10 @@ class Listener:
         connection.add_termination_listener(lambda _: lost.set())
         await connection.add_listener(REVOKED_CHANNEL, self._notified)
         await connection.add_listener(CHANGES_CHANNEL, self._notified)
+        async with self._lock:  # a stream subscribing meanwhile registers after this
+            await connection.execute(_CLEAR_OWNERS)
+            await connection.execute(_ADD_OWNERS, list(self._by_owner))
+            self._connection = connection
         # Only now is every later commit heard: turn the cache on, then let every stream catch
         # up on (and re-check its key for) whatever happened before.
         self.key_cache.set_live(True)
@@ -165,4 +216,5 @@ class Listener:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(lost.wait(), PING_INTERVAL)
                 return
-            await connection.fetchval("SELECT 1", timeout=PING_INTERVAL)
+            async with self._lock:
+                await connection.fetchval("SELECT 1", timeout=PING_INTERVAL)

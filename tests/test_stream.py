@@ -350,3 +350,42 @@ async def test_a_bad_or_foreign_last_event_id_is_a_400(
             assert response.status_code == 400, response.text
             assert response.json()["type"] == "urn:notes-service:problem:invalid-cursor"
     assert (await client.get("/v1/changes/stream")).status_code == 401
+
+
+async def test_only_owners_with_an_open_stream_are_announced(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    """NOTIFY serialises commits, so a write is announced only while its owner has a stream."""
+    alice, bob = cli_key(database_url, "ann-alice"), cli_key(database_url, "ann-bob")
+    heard: list[str] = []
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch("SELECT name, id FROM owners WHERE name LIKE 'ann-%'")
+        ids: dict[str, int] = {row["name"]: row["id"] for row in rows}
+        await conn.add_listener("notes_changes", lambda *args: heard.append(args[-1]))
+        registered = "SELECT count(*) FROM live_owners WHERE owner_id = $1"
+        async with open_stream(client, alice) as events:
+            assert await conn.fetchval(registered, ids["ann-alice"]) == 1
+            await create(client, bob, "unheard")
+            await create(client, alice, "heard")
+            assert titles([await events.next(5)]) == ["heard"]
+            # Notifications arrive in commit order: bob's would have come before alice's.
+            await until(lambda: heard, 5, "alice's notification")
+            assert heard == [str(ids["ann-alice"])]
+
+        async def unregistered() -> bool:
+            return bool(await conn.fetchval(registered, ids["ann-alice"]) == 0)
+
+        await until(unregistered, 5, "the closed stream's owner to be unregistered")
+
+        # A registration left by a listener that died is cleared when a listener connects.
+        await conn.execute("INSERT INTO live_owners VALUES ($1, 0)", ids["ann-bob"])
+        killed = await kill_listeners(database_url)
+
+        async def cleared() -> bool:
+            reconnected = set(await listener_pids(database_url)) - set(killed)
+            return bool(reconnected) and not await conn.fetchval(registered, ids["ann-bob"])
+
+        await until(cleared, 15, "a new listener to clear the dead registration")
+    finally:
+        await conn.close()

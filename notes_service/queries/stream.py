@@ -44,6 +44,7 @@ PAGE = 100
 HEARTBEAT = b": heartbeat\n\n"
 _RETRY_FIRST, _RETRY_MAX = 0.05, 1.0  # while changes are held back behind the horizon
 _REPLICA_RETRIES = 5
+_SETTLE = 1.0
 
 # Are there changes after the position that the feed did not return? Only those still behind
 # the horizon (or committed since the read): then the stream must look again soon.
@@ -106,10 +107,12 @@ class ChangeStream(Response):
         self.space = asyncio.Semaphore(self.settings.stream_queue_size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        subscription = self.hub.listener.subscribe(self.owner.owner_id, self.owner.key_id)
-        subscription.recheck_key = True  # a revocation heard before we subscribed is missed
+        subscription: Subscription | None = None
         tasks: list[asyncio.Task[Any]] = []
         try:
+            listener = self.hub.listener
+            subscription = await listener.subscribe(self.owner.owner_id, self.owner.key_id)
+            subscription.recheck_key = True  # a revocation heard before we subscribed is missed
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             tasks = [
                 asyncio.create_task(self._sender(send)),
@@ -121,7 +124,8 @@ class ChangeStream(Response):
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            self.hub.listener.unsubscribe(subscription)
+            if subscription is not None:
+                self.hub.listener.unsubscribe(subscription)
             self.hub.release()
 
     async def _producer(self, subscription: Subscription) -> None:
@@ -140,6 +144,9 @@ class ChangeStream(Response):
 
     async def _pump(self, subscription: Subscription) -> str:
         listener, retry, lag_retries = self.hub.listener, 0.0, 0
+        # The first wait is short: a writer that checked `live_owners` at its commit just before
+        # this stream registered its owner commits unannounced (migration live_owners_notify).
+        settle: float | None = _SETTLE
         # A replica may not have replayed a commit yet when its NOTIFY (from the primary) wakes
         # us: then a wake that finds nothing is retried a few times, with backoff.
         replica = self.settings.read_database_url is not None
@@ -166,6 +173,8 @@ class ChangeStream(Response):
             else:
                 retry = 0.0
             timeout = retry or (None if listener.up else self.settings.stream_poll_interval)
+            if settle is not None:
+                timeout, settle = min(timeout or settle, settle), None
             # asyncio.timeout, not wait_for: no extra task per wait (idle streams cost ~nothing).
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
