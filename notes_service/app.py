@@ -15,8 +15,8 @@ from notes_service.cursors import CursorCodec
 from notes_service.db import tortoise_config
 from notes_service.listener import Listener
 from notes_service.logs import configure_logging
-from notes_service.metrics import Metrics, ObserveRequests
-from notes_service.middleware import RequestContextMiddleware
+from notes_service.metrics import Metrics
+from notes_service.middleware import RequestMiddleware
 from notes_service.notes.router import router as notes_router
 from notes_service.notes.router import transfer_router, trash_router
 from notes_service.pools import BoundedAsyncpgClient
@@ -93,9 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cursor_codec = CursorCodec(settings.cursor_secret.get_secret_value())
     app.state.metrics = metrics
     install_problem_handlers(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
-    # Added last, so outermost: it sees the final status of every response.
-    app.add_middleware(ObserveRequests, metrics=metrics)
+    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
     # Routes are matched in order: the hottest (a single note) first.
     app.include_router(notes_router)
     app.include_router(queries_router)

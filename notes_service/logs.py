@@ -13,7 +13,7 @@ from typing import Any
 
 from notes_service.settings import Settings
 
-# Set by RequestContextMiddleware for the duration of a request.
+# Set by the request middleware (middleware.py) for the duration of a request.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 # The attributes every LogRecord has; anything else was passed with `extra=` and is a field.

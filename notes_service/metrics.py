@@ -1,4 +1,4 @@
-"""Prometheus metrics and the per-request access line, recorded by one pure ASGI middleware.
+"""Prometheus metrics and the per-request access line (recorded by the request middleware).
 
 Each app has its own registry, so that building several apps in one process (tests) never
 registers a metric twice. With `serve --workers N` (N > 1) the workers share one view instead:
@@ -18,7 +18,6 @@ import logging
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -26,7 +25,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 from starlette.routing import BaseRoute, Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from notes_service.pools import PoolStats
 
@@ -131,6 +130,31 @@ class Metrics:
             self._scrape_registry = CollectorRegistry()
             MultiProcessCollector(self._scrape_registry, path=self.shared_dir)  # type: ignore[no-untyped-call]
 
+    def observe(self, scope: Scope, status: int, elapsed: float) -> None:
+        """Count, time and log one finished HTTP request (called by the request middleware)."""
+        route = _route_template(scope)
+        # Any token is a valid method to uvicorn; invented ones share one label.
+        method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+        labels = (route, method, str(status))
+        self.requests.labels(*labels).inc()
+        self.duration.labels(*labels).observe(elapsed)
+        state: Mapping[str, object] = scope.get("state") or {}
+        access_logger.info(
+            "%s %s %s",
+            scope["method"],
+            scope["path"],
+            status,
+            extra={
+                "method": scope["method"],
+                "route": route,
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+                "request_id": state.get("request_id"),
+                "owner": state.get("owner"),
+            },
+        )
+
     def watch_pool(self, name: str, source: PoolSource) -> None:
         self.pools.sources[name] = source
 
@@ -195,54 +219,3 @@ def _matching_paths(routes: Iterable[BaseRoute], scope: Scope) -> Iterator[tuple
         path = getattr(route, "path", None)
         if match != Match.NONE and isinstance(path, str):
             yield match, path
-
-
-class ObserveRequests:
-    """Counts, times and logs each HTTP request. It sits outside RequestContextMiddleware, so it
-    sees the final status, problem responses included."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500  # what the client gets if nothing is sent: the server's own 500
-
-        async def send_observed(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        self.metrics.in_flight.inc()
-        try:
-            await self.app(scope, receive, send_observed)
-        finally:
-            self.metrics.in_flight.dec()
-            elapsed = time.perf_counter() - start
-            route = _route_template(scope)
-            # Any token is a valid method to uvicorn; invented ones share one label.
-            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-            labels = (route, method, str(status))
-            self.metrics.requests.labels(*labels).inc()
-            self.metrics.duration.labels(*labels).observe(elapsed)
-            state: Mapping[str, object] = scope.get("state") or {}
-            access_logger.info(
-                "%s %s %s",
-                scope["method"],
-                scope["path"],
-                status,
-                extra={
-                    "method": scope["method"],
-                    "route": route,
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                    "request_id": state.get("request_id"),
-                    "owner": state.get("owner"),
-                },
-            )
