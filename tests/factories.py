@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from tortoise import connections
 
-from notes_service import auth
+from notes_service.accounts import auth
 from notes_service.notes.models import Note, Owner
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from notes_service.embedded import EmbeddedPostgres
-from notes_service.settings import PROJECT_DIR
+from notes_service.platform.embedded import EmbeddedPostgres
+from notes_service.platform.settings import PROJECT_DIR
 from tests.servers import free_port
 
 _FIELD = "    name = fields.CharField(max_length=100, unique=True)\n"

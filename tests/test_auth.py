@@ -7,7 +7,7 @@ import httpx
 import pytest
 from tortoise.exceptions import IntegrityError
 
-from notes_service import auth
+from notes_service.accounts import auth
 from notes_service.notes.models import ApiKey, Owner
 from tests.conftest import run_cli
 from tests.factories import api_key

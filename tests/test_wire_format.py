@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from pydantic import TypeAdapter
 
-from notes_service.notes.schemas import NotePage
+from notes_service.contract import NotePage
 from notes_service.queries.feeds import ChangePage, Stats, TagCount
 from notes_service.queries.search import SearchPage
 from tests.factories import api_key, create_note, sql

@@ -15,11 +15,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, ValidationError, ValidationInfo, field_validator
 from tortoise.transactions import in_transaction
 
+from notes_service.contract import Body, Tags, Title, UtcDatetime, _Input
 from notes_service.notes import service, tags
 from notes_service.notes.models import Note
-from notes_service.notes.schemas import Body, Tags, Title, UtcDatetime, _Input
 from notes_service.notes.versions import new_version, utcnow
-from notes_service.problems import Conflict, PayloadTooLarge, ValidationFailed
+from notes_service.web.problems import Conflict, PayloadTooLarge, ValidationFailed
 
 OnConflict = Literal["skip", "overwrite", "fail"]
 MAX_REPORTED_ERRORS = 20

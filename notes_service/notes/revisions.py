@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from notes_service.contract import RevisionOut, RevisionPage
 from notes_service.cursors import CursorCodec
 from notes_service.notes.models import Note, Revision
-from notes_service.notes.schemas import RevisionOut, RevisionPage
-from notes_service.problems import InvalidCursor, NotFound
+from notes_service.web.problems import InvalidCursor, NotFound
 
 
 class RevisionNotFound(NotFound):

@@ -6,12 +6,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
-from notes_service.deps import AppSettings, CurrentOwner, Cursors
-from notes_service.notes import importer, service, trash
-from notes_service.notes.conditional import EntityTags, etag, if_match
-from notes_service.notes.idempotency import IdempotencyKey, Outcome, fingerprint
-from notes_service.notes.importer import OnConflict
-from notes_service.notes.schemas import (
+from notes_service.contract import (
     ImportOut,
     NoteBatch,
     NoteBatchOut,
@@ -22,6 +17,11 @@ from notes_service.notes.schemas import (
     RevisionPage,
     TrashPurged,
 )
+from notes_service.notes import importer, service, trash
+from notes_service.notes.conditional import EntityTags, etag, if_match
+from notes_service.notes.idempotency import IdempotencyKey, Outcome, fingerprint
+from notes_service.notes.importer import OnConflict
+from notes_service.web.deps import AppSettings, CurrentOwner, Cursors
 
 router = APIRouter(prefix="/v1/notes", tags=["notes"])
 trash_router = APIRouter(prefix="/v1/trash", tags=["notes"])

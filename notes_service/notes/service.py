@@ -12,18 +12,18 @@ import orjson
 from tortoise import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from notes_service.cursors import CursorCodec
-from notes_service.notes import idempotency, revisions, tags
-from notes_service.notes.conditional import EntityTags
-from notes_service.notes.idempotency import IdempotencyKey, Outcome
-from notes_service.notes.models import Note
-from notes_service.notes.schemas import (
+from notes_service.contract import (
     NoteCreate,
     NoteOut,
     NoteUpdate,
     RevisionOut,
     RevisionPage,
 )
+from notes_service.cursors import CursorCodec
+from notes_service.notes import idempotency, revisions, tags
+from notes_service.notes.conditional import EntityTags
+from notes_service.notes.idempotency import IdempotencyKey, Outcome
+from notes_service.notes.models import Note
 from notes_service.notes.versions import (
     NoteNotFound,
     NoteTrashed,

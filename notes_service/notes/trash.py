@@ -9,10 +9,10 @@ from datetime import timedelta
 
 from tortoise.transactions import in_transaction
 
+from notes_service.contract import NoteOut
 from notes_service.notes import tags
 from notes_service.notes.conditional import EntityTags
 from notes_service.notes.models import Note, Revision, Tombstone
-from notes_service.notes.schemas import NoteOut
 from notes_service.notes.versions import (
     NoteNotFound,
     locked,

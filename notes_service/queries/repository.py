@@ -4,8 +4,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from notes_service.platform.read_db import ReadDatabase, Row
 from notes_service.queries import search_sql, sql
-from notes_service.queries.database import ReadDatabase, Row
 
 
 @dataclass(frozen=True, slots=True)

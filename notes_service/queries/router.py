@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from notes_service.deps import CurrentOwner, Cursors
-from notes_service.notes.schemas import NotePage, UtcDatetime, clean_tag
-from notes_service.problems import InvalidCursor, ValidationFailed
+from notes_service.contract import NotePage, UtcDatetime, clean_tag
 from notes_service.queries.repository import NoteFilter, NoteQueries, Position
+from notes_service.web.deps import CurrentOwner, Cursors
+from notes_service.web.problems import InvalidCursor, ValidationFailed
 
 router = APIRouter(prefix="/v1", tags=["queries"])
 

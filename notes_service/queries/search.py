@@ -8,9 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from notes_service.deps import CurrentOwner, Cursors
-from notes_service.notes.schemas import NoteOut
-from notes_service.problems import InvalidCursor, ValidationFailed
+from notes_service.contract import NoteOut
 from notes_service.queries.repository import SearchPosition
 from notes_service.queries.router import (
     Cursor,
@@ -21,6 +19,8 @@ from notes_service.queries.router import (
     cursor_time,
     page_response,
 )
+from notes_service.web.deps import CurrentOwner, Cursors
+from notes_service.web.problems import InvalidCursor, ValidationFailed
 
 router = APIRouter(prefix="/v1", tags=["queries"])
 

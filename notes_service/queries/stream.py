@@ -2,10 +2,10 @@
 
 A stream reads exactly what `GET /v1/changes` would (the same query, so the same horizon rule)
 and sends each change as an event whose id is the feed cursor after it. Between reads it holds
-no database connection: it sleeps until the worker's listener (notes_service.listener) hears a
-commit for its owner, or, while the listener is down, until a slow poll. Changes that committed
-but are held back behind the horizon (an older transaction is still open) are retried shortly,
-since the commit that releases them may belong to another owner and wake nobody here.
+no database connection: it sleeps until the worker's listener (notes_service.platform.listener)
+hears a commit for its owner, or, while the listener is down, until a slow poll. Changes that
+committed but are held back behind the horizon (an older transaction is still open) are retried
+shortly, since the commit that releases them may belong to another owner and wake nobody here.
 
 Bounded: at most NOTES_STREAM_MAX streams per worker; at most NOTES_STREAM_QUEUE_SIZE events
 waiting for a reader, who is cut off (with a final `resume` event) when it cannot take one for
@@ -24,17 +24,17 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from notes_service import auth
-from notes_service.auth import Principal
+from notes_service.accounts import auth
+from notes_service.accounts.auth import Principal
+from notes_service.contract import NoteOut
 from notes_service.cursors import CursorCodec
-from notes_service.deps import CurrentOwner, Cursors
-from notes_service.listener import Subscription
-from notes_service.notes.schemas import NoteOut
-from notes_service.queries.database import ReadDatabase
+from notes_service.platform.listener import Subscription
+from notes_service.platform.read_db import ReadDatabase
 from notes_service.queries.feeds import FEED_START, Change, _feed_position
 from notes_service.queries.repository import NoteQueries
 from notes_service.queries.router import Cursor
 from notes_service.queries.stream_hub import StreamHub
+from notes_service.web.deps import CurrentOwner, Cursors
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["queries"])

@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from notes_service.settings import Settings
+from notes_service.platform.settings import Settings
 
 # Set by RequestContextMiddleware for the duration of a request.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)

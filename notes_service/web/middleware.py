@@ -10,8 +10,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from notes_service.logs import request_id_var
-from notes_service.problems import (
+from notes_service.platform.logs import request_id_var
+from notes_service.web.problems import (
     PayloadTooLarge,
     ServiceUnavailable,
     error_for_exception,

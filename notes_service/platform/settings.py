@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEV_CURSOR_SECRET = "development-only-cursor-secret"  # noqa: S105 - refused outside development
 
 _DURATION = re.compile(r"(\d{1,9})\s*([smhd]?)")

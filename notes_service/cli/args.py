@@ -7,9 +7,9 @@ import uuid
 from datetime import timedelta
 from typing import NoReturn
 
-from notes_service import cli_db
-from notes_service.owners import OWNER_RULE, check_owner_name
-from notes_service.settings import parse_duration
+from notes_service.accounts.owners import OWNER_RULE, check_owner_name
+from notes_service.cli import db as cli_db
+from notes_service.platform.settings import parse_duration
 
 EXIT_STATUSES = """exit status:
   0  success

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from notes_service.settings import PROJECT_DIR, Settings, get_settings
-from notes_service.timeouts import pool_options
+from notes_service.platform.settings import PROJECT_DIR, Settings, get_settings
+from notes_service.platform.timeouts import pool_options
 
 MODEL_MODULES = ["notes_service.notes.models", "aerich.models"]
 MIGRATIONS_DIR: Path = PROJECT_DIR / "migrations"
@@ -43,7 +43,9 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
         **pool_options(settings),
     }
     return {
-        "connections": {"default": {"engine": "notes_service.pools", "credentials": credentials}},
+        "connections": {
+            "default": {"engine": "notes_service.platform.pools", "credentials": credentials}
+        },
         "apps": {"models": {"models": MODEL_MODULES, "default_connection": "default"}},
         "use_tz": True,
         "timezone": "UTC",

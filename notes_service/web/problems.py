@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 from tortoise.exceptions import DBConnectionError, DoesNotExist, IntegrityError
 
-from notes_service.logs import describe_error
+from notes_service.platform.logs import describe_error
 
 logger = logging.getLogger(__name__)
 

@@ -14,10 +14,12 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TypeVar
 
-from notes_service import cli_args, cli_db, cli_transfer
-from notes_service.embedded import EmbeddedPostgresError
-from notes_service.logs import configure_logging
-from notes_service.settings import Settings, SettingsError, load_settings
+from notes_service.cli import args as cli_args
+from notes_service.cli import db as cli_db
+from notes_service.cli import transfer as cli_transfer
+from notes_service.platform.embedded import EmbeddedPostgresError
+from notes_service.platform.logs import configure_logging
+from notes_service.platform.settings import Settings, SettingsError, load_settings
 
 logger = logging.getLogger("notes_service")
 T = TypeVar("T")
@@ -35,7 +37,7 @@ def _database(settings: Settings, *, migrate_embedded: bool = True) -> Iterator[
         logger.info("using database %s", _masked(settings.database_url))
         yield settings
         return
-    from notes_service.embedded import EmbeddedPostgres
+    from notes_service.platform.embedded import EmbeddedPostgres
 
     server = EmbeddedPostgres(settings.embedded_dir, settings.embedded_port)
 
@@ -55,7 +57,7 @@ def _database(settings: Settings, *, migrate_embedded: bool = True) -> Iterator[
 
 
 def _masked(url: str) -> str:
-    from notes_service.check import mask_url
+    from notes_service.cli.check import mask_url
 
     return mask_url(url)
 
@@ -63,7 +65,7 @@ def _masked(url: str) -> str:
 async def migrate(settings: Settings) -> list[str]:
     from aerich import Command
 
-    from notes_service.db import MIGRATIONS_DIR, tortoise_config
+    from notes_service.platform.db import MIGRATIONS_DIR, tortoise_config
 
     config = tortoise_config(settings.for_long_jobs())
     async with Command(config, location=str(MIGRATIONS_DIR)) as command:
@@ -74,7 +76,7 @@ async def migrate(settings: Settings) -> list[str]:
 async def _with_orm(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     from tortoise import Tortoise
 
-    from notes_service.db import tortoise_config
+    from notes_service.platform.db import tortoise_config
 
     await Tortoise.init(config=tortoise_config(settings.for_long_jobs()))
     try:
@@ -84,7 +86,7 @@ async def _with_orm(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
 
 
 def _keys(args: argparse.Namespace, settings: Settings) -> int:
-    from notes_service import auth
+    from notes_service.accounts import auth
 
     if args.keys_command == "create":
         key = asyncio.run(_with_orm(settings, lambda: auth.create_key(args.owner, args.label)))
@@ -110,7 +112,7 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _owner_keys(owner: str) -> list[ApiKey] | None:
     """The owner's keys; None for an unknown owner (an error, as for `export`)."""
-    from notes_service import auth
+    from notes_service.accounts import auth
     from notes_service.notes.models import Owner
 
     if not await Owner.exists(name=owner):
@@ -159,7 +161,7 @@ def _purge_trash(args: argparse.Namespace, settings: Settings) -> int:
 
 def _wait_for_database(settings: Settings) -> bool:
     """Retry an unreachable database for NOTES_DB_CONNECT_TIMEOUT; on failure print one line."""
-    from notes_service.startup import DatabaseUnreachable, wait_for_database
+    from notes_service.platform.startup import DatabaseUnreachable, wait_for_database
 
     try:
         asyncio.run(wait_for_database(settings))
@@ -187,7 +189,7 @@ def _sighup_as_sigterm(signum: int, frame: FrameType | None) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from notes_service.metrics import share_across_workers
+    from notes_service.web.metrics import share_across_workers
 
     if not _wait_for_database(settings):
         return 1
@@ -200,13 +202,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGHUP, _sighup_as_sigterm)
     share_across_workers(args.workers)  # one /metrics for all workers
     uvicorn.run(
-        "notes_service.app:asgi_app",
+        "notes_service.web.app:asgi_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
-        log_config=None,  # logging is ours (notes_service.logs), in every worker
+        log_config=None,  # logging is ours (notes_service.platform.logs), in every worker
         access_log=False,  # replaced by the notes_service.access line
         timeout_graceful_shutdown=30,
         timeout_keep_alive=settings.keep_alive_timeout,
@@ -217,7 +219,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
-    from notes_service.check import run_check
+    from notes_service.cli.check import run_check
 
     report = asyncio.run(run_check(settings, args.workers))
     print("\n".join(report.lines))

@@ -4,8 +4,8 @@ Neither Tortoise nor `databases` passes a timeout to `asyncpg.Pool.acquire()`, s
 connection busy a request would wait forever. `BoundedPool` wraps an asyncpg pool and applies
 `NOTES_DB_ACQUIRE_TIMEOUT` to every acquire; the resulting `TimeoutError` becomes a 503.
 
-This module is also a Tortoise engine (`"engine": "notes_service.pools"`): Tortoise imports it
-and builds `client_class`.
+This module is also a Tortoise engine (`"engine": "notes_service.platform.pools"`): Tortoise
+imports it and builds `client_class`.
 
 Both pools release connections with `keep_session` instead of asyncpg's default reset. By
 default every release runs `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`,

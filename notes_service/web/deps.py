@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from notes_service.auth import Principal, authenticate
+from notes_service.accounts.auth import Principal, authenticate
 from notes_service.cursors import CursorCodec
-from notes_service.settings import Settings
+from notes_service.platform.settings import Settings
 
 CurrentOwner = Annotated[Principal, Depends(authenticate)]
 

@@ -2,8 +2,8 @@
 
 The triggers of migration `live_sync_notify` send `NOTIFY notes_key_revoked, '<key id>'` and
 `NOTIFY notes_changes, '<owner id>'`. A revocation evicts the key from this process's cache
-(notes_service.auth.KEY_CACHE) and closes that key's change streams; a change wakes the owner's
-streams. While the connection is down nothing can be heard: the key cache is dropped and
+(notes_service.accounts.auth.KEY_CACHE) and closes that key's change streams; a change wakes the
+owner's streams. While the connection is down nothing can be heard: the key cache is dropped and
 bypassed, and streams poll slowly. When it is back, every stream is woken to catch up and to
 re-check its key, because anything committed meanwhile was not announced to this process.
 
@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 
-from notes_service.auth import KEY_CACHE, KeyCache
+from notes_service.accounts.auth import KEY_CACHE, KeyCache
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from prometheus_client.registry import Collector
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from notes_service.pools import PoolStats
+from notes_service.platform.pools import PoolStats
 
 access_logger = logging.getLogger("notes_service.access")
 

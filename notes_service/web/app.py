@@ -9,26 +9,26 @@ from fastapi import FastAPI
 from tortoise import connections
 from tortoise.contrib.fastapi import RegisterTortoise
 
-from notes_service import docs, openapi, ops
-from notes_service.auth import KEY_CACHE
+from notes_service.accounts.auth import KEY_CACHE
 from notes_service.cursors import CursorCodec
-from notes_service.db import tortoise_config
-from notes_service.listener import Listener
-from notes_service.logs import configure_logging
-from notes_service.metrics import Metrics, ObserveRequests
-from notes_service.middleware import RequestContextMiddleware
 from notes_service.notes.router import router as notes_router
 from notes_service.notes.router import transfer_router, trash_router
-from notes_service.pools import BoundedAsyncpgClient
-from notes_service.problems import install_problem_handlers
-from notes_service.queries.database import ReadDatabase
+from notes_service.platform.db import tortoise_config
+from notes_service.platform.listener import Listener
+from notes_service.platform.logs import configure_logging
+from notes_service.platform.pools import BoundedAsyncpgClient
+from notes_service.platform.read_db import ReadDatabase
+from notes_service.platform.settings import Settings, get_settings
+from notes_service.platform.startup import wait_for_database
 from notes_service.queries.feeds import router as feeds_router
 from notes_service.queries.router import router as queries_router
 from notes_service.queries.search import router as search_router
 from notes_service.queries.stream import router as stream_router
 from notes_service.queries.stream_hub import StreamHub
-from notes_service.settings import Settings, get_settings
-from notes_service.startup import wait_for_database
+from notes_service.web import docs, openapi, probes
+from notes_service.web.metrics import Metrics, ObserveRequests
+from notes_service.web.middleware import RequestContextMiddleware
+from notes_service.web.problems import install_problem_handlers
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url=None,  # served by notes_service.docs from local assets
+        docs_url=None,  # served by notes_service.web.docs from local assets
         redoc_url=None,  # ReDoc would load from a CDN
     )
     app.state.settings = settings
@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feeds_router)
     app.include_router(trash_router)
     app.include_router(transfer_router)
-    app.include_router(ops.router)
+    app.include_router(probes.router)
     app.include_router(docs.router)
     openapi.install(app)
     return app

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from notes_service.settings import Settings
+from notes_service.platform.settings import Settings
 
 logger = logging.getLogger(__name__)
 

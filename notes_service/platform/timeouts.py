@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from notes_service.settings import Settings
+from notes_service.platform.settings import Settings
 
 Init = Callable[[asyncpg.Connection], Awaitable[None]]
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from notes_service.embedded import EmbeddedPostgres
-from notes_service.settings import Settings
+from notes_service.platform.embedded import EmbeddedPostgres
+from notes_service.platform.settings import Settings
 
 NOT_RUNNING = 3  # as `pg_ctl status` says it
 

@@ -14,8 +14,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from notes_service import openapi_text as text
-from notes_service.problems import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
+from notes_service.web import openapi_text as text
+from notes_service.web.problems import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
 
 BEARER = "bearerAuth"
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}

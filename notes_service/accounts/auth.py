@@ -15,7 +15,7 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from notes_service.notes.models import ApiKey, Owner
-from notes_service.problems import Unauthorized
+from notes_service.web.problems import Unauthorized
 
 KEY_PREFIX = "nsk_"
 _KEY_SHAPE = re.compile(r"nsk_[A-Za-z0-9_-]{20,200}")
@@ -87,8 +87,8 @@ def key_hash_of(request: Request) -> str:
 class KeyCache:
     """Key hash -> principal for `ttl` seconds, so a busy client does not pay a lookup on every
     request. It is used only while this process hears revocations (`live`, set by the listener
-    in notes_service.listener): a revocation anywhere evicts the key here at once. While the
-    listener is down the cache is empty and bypassed. A `ttl` of 0 disables it."""
+    in notes_service.platform.listener): a revocation anywhere evicts the key here at once.
+    While the listener is down the cache is empty and bypassed. A `ttl` of 0 disables it."""
 
     def __init__(self, ttl: float = 0.0, max_entries: int = 10_000) -> None:
         self.ttl = ttl

@@ -13,9 +13,9 @@ from typing import Any, cast
 
 import databases
 
-from notes_service.pools import BoundedPool, PoolStats, keep_session, stats_of
-from notes_service.settings import Settings
-from notes_service.timeouts import pool_options
+from notes_service.platform.pools import BoundedPool, PoolStats, keep_session, stats_of
+from notes_service.platform.settings import Settings
+from notes_service.platform.timeouts import pool_options
 
 Row = Mapping[str, Any]
 

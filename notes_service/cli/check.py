@@ -9,9 +9,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from notes_service.db import APPLIED_HEAD_SQL, newest_migration
-from notes_service.settings import Settings, format_duration
-from notes_service.startup import describe, where
+from notes_service.platform.db import APPLIED_HEAD_SQL, newest_migration
+from notes_service.platform.settings import Settings, format_duration
+from notes_service.platform.startup import describe, where
 
 _SECRET_WORDS = ("password", "secret", "token", "key")
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from notes_service.settings import Settings
+from notes_service.platform.settings import Settings
 
 if TYPE_CHECKING:
     from notes_service.notes.importer import ImportedNote, OnConflict
@@ -43,8 +43,8 @@ class Progress:
 
 
 async def export_owner(settings: Settings, owner: str, revisions: bool) -> int:
+    from notes_service.platform.read_db import ReadDatabase
     from notes_service.queries import sql
-    from notes_service.queries.database import ReadDatabase
     from notes_service.queries.feeds import export_lines
     from notes_service.queries.repository import NoteQueries
 
@@ -123,11 +123,11 @@ async def import_owner(
 ) -> int:
     from tortoise import Tortoise
 
-    from notes_service.db import tortoise_config
-    from notes_service.logs import describe_error
     from notes_service.notes import importer
     from notes_service.notes.models import Owner
-    from notes_service.problems import AppError
+    from notes_service.platform.db import tortoise_config
+    from notes_service.platform.logs import describe_error
+    from notes_service.web.problems import AppError
 
     try:
         total = _validate_file(path, chunk_lines)
