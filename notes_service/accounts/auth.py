@@ -14,7 +14,8 @@ from fastapi import Request
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from notes_service.notes.models import ApiKey, Owner
+from notes_service.accounts import sql
+from notes_service.accounts.models import ApiKey, Owner
 from notes_service.web.problems import Unauthorized
 
 KEY_PREFIX = "nsk_"
@@ -55,6 +56,13 @@ async def create_key(owner_name: str, label: str = "", *, secret: str | None = N
 
 async def list_keys(owner_name: str) -> list[ApiKey]:
     return await ApiKey.filter(owner__name=owner_name).order_by("created_at")
+
+
+async def owner_keys(owner_name: str) -> list[ApiKey] | None:
+    """The owner's keys; None for an unknown owner (an error, as for `export`)."""
+    if not await Owner.exists(name=owner_name):
+        return None
+    return await list_keys(owner_name)
 
 
 async def revoke_key(key_id: uuid.UUID) -> bool:
@@ -132,15 +140,9 @@ class KeyCache:
 
 KEY_CACHE = KeyCache()
 
-# One constant statement (prepared once per connection), not a QuerySet rebuilt per request.
-_LOOKUP = """
-SELECT k.id, k.owner_id, o.name FROM api_keys k JOIN owners o ON o.id = k.owner_id
-WHERE k.key_hash = $1 AND k.revoked_at IS NULL
-"""
-
 
 async def lookup(key_hash: str) -> Principal | None:
-    rows = await connections.get("default").execute_query_dict(_LOOKUP, [key_hash])
+    rows = await connections.get("default").execute_query_dict(sql.LOOKUP_KEY, [key_hash])
     if not rows:
         return None
     return Principal(owner_id=rows[0]["owner_id"], owner_name=rows[0]["name"], key_id=rows[0]["id"])

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from notes_service.cli import args as cli_args
 from notes_service.cli import db as cli_db
@@ -24,9 +24,6 @@ from notes_service.platform.settings import Settings, SettingsError, load_settin
 logger = logging.getLogger("notes_service")
 T = TypeVar("T")
 _parser = cli_args.parser  # the commands and flags live in cli_args
-
-if TYPE_CHECKING:
-    from notes_service.notes.models import ApiKey
 
 
 @contextmanager
@@ -95,7 +92,7 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
         print("Store the key now: it is not shown again.", file=sys.stderr)
         return 0
     if args.keys_command == "list":
-        keys = asyncio.run(_with_orm(settings, lambda: _owner_keys(args.owner)))
+        keys = asyncio.run(_with_orm(settings, lambda: auth.owner_keys(args.owner)))
         if keys is None:
             return _fail(f"no owner named {args.owner!r}")
         for k in keys:
@@ -108,16 +105,6 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(f"revoked {args.key_id}")
     return 0
-
-
-async def _owner_keys(owner: str) -> list[ApiKey] | None:
-    """The owner's keys; None for an unknown owner (an error, as for `export`)."""
-    from notes_service.accounts import auth
-    from notes_service.notes.models import Owner
-
-    if not await Owner.exists(name=owner):
-        return None
-    return await auth.list_keys(owner)
 
 
 def _fail(message: str) -> int:

@@ -123,8 +123,8 @@ async def import_owner(
 ) -> int:
     from tortoise import Tortoise
 
+    from notes_service.accounts.models import Owner
     from notes_service.notes import importer
-    from notes_service.notes.models import Owner
     from notes_service.platform.db import tortoise_config
     from notes_service.platform.logs import describe_error
     from notes_service.web.problems import AppError

@@ -19,11 +19,9 @@ import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
-
-from notes_service.accounts.auth import KEY_CACHE, KeyCache
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +31,15 @@ APPLICATION_NAME = "notes-service-listen"
 # A dead peer that sent no FIN (a network partition) is found by a ping at this interval.
 PING_INTERVAL = 5.0
 _BACKOFF_FIRST, _BACKOFF_MAX = 0.1, 5.0
+
+
+class RevocationCache(Protocol):
+    """What the listener needs of the key cache (notes_service.accounts.auth.KeyCache): the
+    platform knows no accounts, so the app hands the cache in."""
+
+    def forget(self, key_id: uuid.UUID) -> None: ...
+
+    def set_live(self, live: bool) -> None: ...
 
 
 @dataclass(eq=False, slots=True)
@@ -47,7 +54,7 @@ class Subscription:
 
 
 class Listener:
-    def __init__(self, url: str, key_cache: KeyCache = KEY_CACHE) -> None:
+    def __init__(self, url: str, key_cache: RevocationCache) -> None:
         self.url = url
         self.key_cache = key_cache
         self.connected = asyncio.Event()

@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             assert isinstance(write_client, BoundedAsyncpgClient)
             metrics.watch_pool("write", write_client.pool_stats)
             metrics.watch_pool("read", read_db.pool_stats)
-            listener = Listener(settings.listen_url)
+            listener = Listener(settings.listen_url, KEY_CACHE)
             await listener.start()
             app.state.streams = streams = StreamHub(settings, listener, metrics.streams_open)
             undo_signals = streams.follow_shutdown_signals()
