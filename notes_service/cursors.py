@@ -14,7 +14,7 @@ import hmac
 import json
 from typing import Any
 
-from notes_service.web.problems import InvalidCursor
+from notes_service.errors import InvalidCursor
 
 _SIG_BYTES = 16
 _MAX_CURSOR_CHARS = 1024

@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 
 from notes_service.accounts import sql
 from notes_service.accounts.models import ApiKey, Owner
-from notes_service.web.problems import Unauthorized
+from notes_service.errors import Unauthorized
 
 KEY_PREFIX = "nsk_"
 _KEY_SHAPE = re.compile(r"nsk_[A-Za-z0-9_-]{20,200}")

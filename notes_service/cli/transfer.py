@@ -124,10 +124,10 @@ async def import_owner(
     from tortoise import Tortoise
 
     from notes_service.accounts.models import Owner
+    from notes_service.errors import AppError
     from notes_service.notes import importer
     from notes_service.platform.db import tortoise_config
     from notes_service.platform.logs import describe_error
-    from notes_service.web.problems import AppError
 
     try:
         total = _validate_file(path, chunk_lines)

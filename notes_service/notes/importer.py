@@ -16,10 +16,10 @@ from pydantic import AfterValidator, Field, ValidationError, ValidationInfo, fie
 from tortoise.transactions import in_transaction
 
 from notes_service.contract import Body, Tags, Title, UtcDatetime, _Input
+from notes_service.errors import Conflict, PayloadTooLarge, ValidationFailed
 from notes_service.notes import service, tags
 from notes_service.notes.models import Note
 from notes_service.notes.versions import new_version, utcnow
-from notes_service.web.problems import Conflict, PayloadTooLarge, ValidationFailed
 
 OnConflict = Literal["skip", "overwrite", "fail"]
 MAX_REPORTED_ERRORS = 20

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 from notes_service.contract import RevisionOut, RevisionPage
 from notes_service.cursors import CursorCodec
+from notes_service.errors import InvalidCursor, NotFound
 from notes_service.notes.models import Note, Revision
-from notes_service.web.problems import InvalidCursor, NotFound
 
 
 class RevisionNotFound(NotFound):

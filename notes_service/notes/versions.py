@@ -11,10 +11,10 @@ from typing import Any
 from tortoise import BaseDBAsyncClient
 
 from notes_service.contract import NoteOut
+from notes_service.errors import Conflict, NotFound, PreconditionFailed
 from notes_service.notes import revisions, tags
 from notes_service.notes.conditional import EntityTags, etag
 from notes_service.notes.models import Note
-from notes_service.web.problems import Conflict, NotFound, PreconditionFailed
 
 
 class NoteNotFound(NotFound):

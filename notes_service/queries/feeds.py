@@ -14,10 +14,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from notes_service.contract import NoteOut, RevisionOut
+from notes_service.errors import InvalidCursor
 from notes_service.queries.repository import NoteQueries
 from notes_service.queries.router import Cursor, Queries
 from notes_service.web.deps import CurrentOwner, Cursors
-from notes_service.web.problems import InvalidCursor
 
 router = APIRouter(prefix="/v1", tags=["queries"])
 

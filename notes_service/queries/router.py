@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from notes_service.contract import NotePage, UtcDatetime, clean_tag
+from notes_service.errors import InvalidCursor, ValidationFailed
 from notes_service.queries.repository import NoteFilter, NoteQueries, Position
 from notes_service.web.deps import CurrentOwner, Cursors
-from notes_service.web.problems import InvalidCursor, ValidationFailed
 
 router = APIRouter(prefix="/v1", tags=["queries"])
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from notes_service.contract import NoteOut
+from notes_service.errors import InvalidCursor, ValidationFailed
 from notes_service.queries.repository import SearchPosition
 from notes_service.queries.router import (
     Cursor,
@@ -20,7 +21,6 @@ from notes_service.queries.router import (
     page_response,
 )
 from notes_service.web.deps import CurrentOwner, Cursors
-from notes_service.web.problems import InvalidCursor, ValidationFailed
 
 router = APIRouter(prefix="/v1", tags=["queries"])
 

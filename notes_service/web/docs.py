@@ -12,7 +12,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.responses import FileResponse, HTMLResponse
 from swagger_ui_bundle import swagger_ui_path
 
-from notes_service.web.problems import NotFound
+from notes_service.errors import NotFound
 
 ASSETS_PREFIX = "/docs/assets"
 _ASSETS_DIR = Path(str(swagger_ui_path))

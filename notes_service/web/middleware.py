@@ -10,13 +10,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from notes_service.errors import PayloadTooLarge, ServiceUnavailable
 from notes_service.platform.logs import request_id_var
-from notes_service.web.problems import (
-    PayloadTooLarge,
-    ServiceUnavailable,
-    error_for_exception,
-    problem_response,
-)
+from notes_service.web.problems import error_for_exception, problem_response
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 from tortoise import connections
 
+from notes_service.errors import ServiceUnavailable, Unauthorized
 from notes_service.platform.db import APPLIED_HEAD_SQL, newest_migration
 from notes_service.platform.startup import describe
-from notes_service.web.problems import ServiceUnavailable, Unauthorized
 
 logger = logging.getLogger(__name__)
 
