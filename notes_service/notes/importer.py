@@ -19,6 +19,7 @@ from notes_service.contract import Body, Tags, Title, UtcDatetime, _Input
 from notes_service.errors import Conflict, PayloadTooLarge, ValidationFailed
 from notes_service.notes import service, tags
 from notes_service.notes.models import Note
+from notes_service.notes.sql import BURIED, NOTE_OWNERS
 from notes_service.notes.versions import new_version, utcnow
 
 OnConflict = Literal["skip", "overwrite", "fail"]
@@ -64,10 +65,6 @@ class ImportedNote(_Input):
         if value is not None and created is not None and value < created:
             raise ValueError("must not be before created_at")
         return value
-
-
-NOTE_OWNERS = "SELECT id, owner_id FROM notes WHERE id = ANY($1::uuid[])"
-BURIED = "SELECT id FROM tombstones WHERE id = ANY($1::uuid[])"
 
 
 class ImportConflict(Conflict):

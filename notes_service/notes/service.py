@@ -24,6 +24,7 @@ from notes_service.notes import idempotency, revisions, tags
 from notes_service.notes.conditional import EntityTags
 from notes_service.notes.idempotency import IdempotencyKey, Outcome
 from notes_service.notes.models import Note
+from notes_service.notes.sql import GET_NOTE, INSERT_NOTES
 from notes_service.notes.versions import (
     NoteNotFound,
     NoteTrashed,
@@ -58,31 +59,6 @@ async def _insert(
     return await insert_notes(db, owner_id, list(zip(notes, [i.tags for i in items], strict=True)))
 
 
-# New notes with revision 1 and their tags, in one statement (one round trip inside the caller's
-# transaction, whatever the number of notes). $1-$3 are the tag binds of tags.TAG_LINKS; then one
-# array per column, element i for note i. The rows are those Tortoise would write: every column
-# of `Note` (the database fills the change-feed columns), and the revision `revisions.snapshot`
-# describes. Foreign keys are checked at the end of the statement, when the notes exist.
-INSERT_NOTES = f"""
-WITH note_rows AS (
-    SELECT * FROM unnest($4::uuid[], $5::text[], $6::text[], $7::bool[], $8::bool[], $9::int[],
-                         $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::text[])
-        AS n(id, title, body, pinned, archived, version, created_at, updated_at, deleted_at,
-             tags)
-), new_notes AS (
-    INSERT INTO notes (id, owner_id, title, body, pinned, archived, version,
-                       created_at, updated_at, deleted_at)
-    SELECT id, $1, title, body, pinned, archived, version, created_at, updated_at, deleted_at
-    FROM note_rows
-), new_revisions AS (
-    INSERT INTO revisions (note_id, version, title, body, tags, pinned, archived, deleted,
-                           created_at)
-    SELECT id, version, title, body, CAST(tags AS jsonb), pinned, archived,
-           deleted_at IS NOT NULL, updated_at
-    FROM note_rows
-), {tags.TAG_LINKS}
-SELECT count(*) AS linked FROM links
-"""  # noqa: S608 (built from constants only)
 # Notes per statement: one array bind holds any number, but a huge import is kept to statements
 # of a bounded size.
 INSERT_CHUNK = 1000
@@ -141,20 +117,6 @@ async def _get(owner_id: int, note_id: uuid.UUID) -> Note:
     if note is None:
         raise NoteNotFound(note_id)
     return note
-
-
-# The hottest read of the write side: one constant statement (prepared once per connection,
-# note and tags in one round trip) instead of two QuerySets rebuilt on every request. Columns in
-# NoteOut's order, so the row serialises to the same JSON.
-GET_NOTE = """
-SELECT n.id, n.title, n.body,
-       COALESCE((SELECT array_agg(t.name ORDER BY t.name COLLATE "C")
-                 FROM note_tags nt JOIN tags t ON t.id = nt.tag_id
-                 WHERE nt.note_id = n.id), '{}') AS tags,
-       n.pinned, n.archived, n.version, n.created_at, n.updated_at, n.deleted_at
-FROM notes n
-WHERE n.id = $1 AND n.owner_id = $2
-"""
 
 
 async def get_note(owner_id: int, note_id: uuid.UUID) -> NoteOut:
