@@ -9,7 +9,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from notes_service.platform.db import APPLIED_HEAD_SQL, newest_migration
+from notes_service.platform import sql
+from notes_service.platform.db import newest_migration
 from notes_service.platform.settings import Settings, format_duration
 from notes_service.platform.startup import describe, where
 
@@ -59,10 +60,9 @@ def _server_label(url: str) -> str:
 
 
 async def _budget(conn: asyncpg.Connection, demand: int, label: str, report: Report) -> None:
-    max_connections = int(await conn.fetchval("SHOW max_connections"))
-    superuser = int(await conn.fetchval("SHOW superuser_reserved_connections"))
-    # PostgreSQL 16+ reserves more slots for pg_use_reserved_connections; NULL before 16.
-    reserved = int(await conn.fetchval("SELECT current_setting('reserved_connections', true)") or 0)
+    max_connections = int(await conn.fetchval(sql.MAX_CONNECTIONS))
+    superuser = int(await conn.fetchval(sql.SUPERUSER_RESERVED_CONNECTIONS))
+    reserved = int(await conn.fetchval(sql.RESERVED_CONNECTIONS) or 0)
     available = max_connections - superuser - reserved
     line = (
         f"  {label}: {demand} connections needed, {available} available "
@@ -99,7 +99,7 @@ async def run_check(settings: Settings, workers: int) -> Report:
                 report.fail(f"  {role} {where(url)}: UNREACHABLE ({describe(exc)})", role)
                 continue
             conns[url] = conn
-            version = await conn.fetchval("SHOW server_version")
+            version = await conn.fetchval(sql.SERVER_VERSION)
             report.lines.append(f"  {role} {where(url)}: reachable (PostgreSQL {version})")
 
         report.lines.append("migrations:")
@@ -109,7 +109,7 @@ async def run_check(settings: Settings, workers: int) -> Report:
             report.fail("  unknown: the write database is unreachable", "migrations unknown")
         else:
             try:
-                applied = await write.fetchval(APPLIED_HEAD_SQL)
+                applied = await write.fetchval(sql.APPLIED_HEAD)
             except asyncpg.UndefinedTableError:
                 applied = None
             state = f"  applied {applied or 'nothing'}, newest file {newest}"

@@ -11,8 +11,6 @@ from notes_service.platform.timeouts import pool_options
 
 MODEL_MODULES = ["notes_service.accounts.models", "notes_service.notes.models", "aerich.models"]
 MIGRATIONS_DIR: Path = PROJECT_DIR / "migrations"
-# The newest migration aerich recorded as applied to the database.
-APPLIED_HEAD_SQL = "SELECT version FROM aerich WHERE app = 'models' ORDER BY id DESC LIMIT 1"
 
 
 def newest_migration() -> str | None:

@@ -23,6 +23,8 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from notes_service.platform import sql
+
 logger = logging.getLogger(__name__)
 
 CHANGES_CHANNEL = "notes_changes"
@@ -172,4 +174,4 @@ class Listener:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(lost.wait(), PING_INTERVAL)
                 return
-            await connection.fetchval("SELECT 1", timeout=PING_INTERVAL)
+            await connection.fetchval(sql.PING, timeout=PING_INTERVAL)

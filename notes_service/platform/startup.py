@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
+from notes_service.platform import sql
 from notes_service.platform.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def describe(exc: BaseException) -> str:
 async def ping(url: str, seconds: float) -> None:
     conn = await asyncpg.connect(url, timeout=seconds, statement_cache_size=0)
     try:
-        await conn.fetchval("SELECT 1", timeout=seconds)
+        await conn.fetchval(sql.PING, timeout=seconds)
     finally:
         await conn.close(timeout=seconds)
 

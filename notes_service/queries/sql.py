@@ -271,3 +271,19 @@ LIMIT :limit
 """
 
 OWNER_ID = "SELECT id FROM owners WHERE name = CAST(:name AS text)"
+
+# The change stream (stream.py): are there changes after the position that the feed did not
+# return? Only those still behind the horizon (or committed since the read): then the stream
+# must look again soon.
+HELD_BACK = """
+WITH pos AS (
+    SELECT CAST(CAST(:after_xid AS text) AS xid8) AS xid, CAST(:after_seq AS bigint) AS seq
+)
+SELECT EXISTS (
+    SELECT 1 FROM notes n, pos
+    WHERE n.owner_id = :owner_id AND (n.change_xid, n.change_seq) > (pos.xid, pos.seq)
+) OR EXISTS (
+    SELECT 1 FROM tombstones t, pos
+    WHERE t.owner_id = :owner_id AND (t.change_xid, t.change_seq) > (pos.xid, pos.seq)
+) AS held
+"""

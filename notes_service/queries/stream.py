@@ -30,6 +30,7 @@ from notes_service.contract import NoteOut
 from notes_service.cursors import CursorCodec
 from notes_service.platform.listener import Subscription
 from notes_service.platform.read_db import ReadDatabase
+from notes_service.queries import sql
 from notes_service.queries.feeds import FEED_START, Change, _feed_position
 from notes_service.queries.repository import NoteQueries
 from notes_service.queries.router import Cursor
@@ -44,21 +45,6 @@ PAGE = 100
 HEARTBEAT = b": heartbeat\n\n"
 _RETRY_FIRST, _RETRY_MAX = 0.05, 1.0  # while changes are held back behind the horizon
 _REPLICA_RETRIES = 5
-
-# Are there changes after the position that the feed did not return? Only those still behind
-# the horizon (or committed since the read): then the stream must look again soon.
-HELD_BACK = """
-WITH pos AS (
-    SELECT CAST(CAST(:after_xid AS text) AS xid8) AS xid, CAST(:after_seq AS bigint) AS seq
-)
-SELECT EXISTS (
-    SELECT 1 FROM notes n, pos
-    WHERE n.owner_id = :owner_id AND (n.change_xid, n.change_seq) > (pos.xid, pos.seq)
-) OR EXISTS (
-    SELECT 1 FROM tombstones t, pos
-    WHERE t.owner_id = :owner_id AND (t.change_xid, t.change_seq) > (pos.xid, pos.seq)
-) AS held
-"""
 
 
 def sse_event(event_id: str, event: str, data: str) -> bytes:
@@ -155,7 +141,7 @@ class ChangeStream(Response):
             woken = subscription.wake.is_set()
             subscription.wake.clear()  # before reading: a commit heard meanwhile wakes again
             delivered = await self._catch_up()
-            held = await self.read_db.fetch_one(HELD_BACK, self._position_values())
+            held = await self.read_db.fetch_one(sql.HELD_BACK, self._position_values())
             if delivered:
                 lag_retries = 0
             elif replica and woken:

@@ -13,7 +13,8 @@ from starlette.responses import Response
 from tortoise import connections
 
 from notes_service.errors import ServiceUnavailable, Unauthorized
-from notes_service.platform.db import APPLIED_HEAD_SQL, newest_migration
+from notes_service.platform import sql
+from notes_service.platform.db import newest_migration
 from notes_service.platform.startup import describe
 
 logger = logging.getLogger(__name__)
@@ -37,12 +38,12 @@ async def healthz() -> dict[str, str]:
 
 
 async def _write_pool() -> str:
-    await connections.get("default").execute_query("SELECT 1")
+    await connections.get("default").execute_query(sql.PING)
     return "ok"
 
 
 async def _migrations() -> str:
-    _, rows = await connections.get("default").execute_query(APPLIED_HEAD_SQL)
+    _, rows = await connections.get("default").execute_query(sql.APPLIED_HEAD)
     applied = rows[0]["version"] if rows else None
     newest = newest_migration()
     if applied != newest:
@@ -67,7 +68,7 @@ async def readyz(request: Request) -> dict[str, object]:
     timeout = request.app.state.settings.db_acquire_timeout
 
     async def read_pool() -> str:
-        await read_db.fetch_one("SELECT 1", {})
+        await read_db.fetch_one(sql.PING, {})
         return "ok"
 
     probes = {"write_pool": _write_pool, "read_pool": read_pool, "migrations": _migrations}
