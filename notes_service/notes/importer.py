@@ -20,7 +20,7 @@ from notes_service.errors import Conflict, PayloadTooLarge, ValidationFailed
 from notes_service.notes import service, tags
 from notes_service.notes.models import Note
 from notes_service.notes.sql import BURIED, NOTE_OWNERS
-from notes_service.notes.versions import new_version, utcnow
+from notes_service.notes.versioning import new_version, utcnow
 
 OnConflict = Literal["skip", "overwrite", "fail"]
 MAX_REPORTED_ERRORS = 20

@@ -1,6 +1,6 @@
 """Write side: creates, updates and revision restores go through Tortoise, and each multi-query
 write runs in one explicit transaction. Every change bumps the version and writes the matching
-revision in that same transaction (see versions.py). Trash and deletion are in trash.py."""
+revision in that same transaction (see versioning.py). Trash and deletion are in trash.py."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from notes_service.notes.conditional import EntityTags
 from notes_service.notes.idempotency import IdempotencyKey, Outcome
 from notes_service.notes.models import Note
 from notes_service.notes.sql import GET_NOTE, INSERT_NOTES
-from notes_service.notes.versions import (
+from notes_service.notes.versioning import (
     NoteNotFound,
     NoteTrashed,
     locked,

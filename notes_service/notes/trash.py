@@ -13,7 +13,7 @@ from notes_service.contract import NoteOut
 from notes_service.notes import tags
 from notes_service.notes.conditional import EntityTags
 from notes_service.notes.models import Note, Revision, Tombstone
-from notes_service.notes.versions import (
+from notes_service.notes.versioning import (
     NoteNotFound,
     locked,
     new_version,
