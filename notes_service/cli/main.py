@@ -132,15 +132,11 @@ def _import_path(path: Path, args: argparse.Namespace, settings: Settings) -> in
 
 
 def _purge_trash(args: argparse.Namespace, settings: Settings) -> int:
-    from notes_service.notes import idempotency, trash
+    from notes_service.notes import service
 
-    async def purge() -> tuple[int, int]:
-        notes = await trash.purge_trash(args.older_than)
-        # Housekeeping that belongs to the same schedule: expired Idempotency-Key records.
-        keys = await idempotency.purge_expired(settings.idempotency_ttl)
-        return notes, keys
-
-    notes, keys = asyncio.run(_with_orm(settings, purge))
+    notes, keys = asyncio.run(
+        _with_orm(settings, lambda: service.purge(args.older_than, settings.idempotency_ttl))
+    )
     print(f"purged {notes} notes from the trash")
     print(f"removed {keys} expired idempotency keys")
     return 0

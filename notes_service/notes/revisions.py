@@ -8,13 +8,9 @@ from collections.abc import Sequence
 
 from notes_service.contract import RevisionOut, RevisionPage
 from notes_service.cursors import CursorCodec
-from notes_service.errors import InvalidCursor, NotFound
+from notes_service.errors import InvalidCursor
+from notes_service.notes.errors import RevisionNotFound
 from notes_service.notes.models import Note, Revision
-
-
-class RevisionNotFound(NotFound):
-    def __init__(self, note_id: uuid.UUID, version: int) -> None:
-        super().__init__(f"Note {note_id} has no revision {version}")
 
 
 def snapshot(note: Note, tags: Sequence[str]) -> Revision:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from tortoise import BaseDBAsyncClient
@@ -20,20 +21,22 @@ from notes_service.contract import (
     RevisionPage,
 )
 from notes_service.cursors import CursorCodec
-from notes_service.notes import idempotency, revisions, tags
+from notes_service.notes import idempotency, revisions, tags, trash
 from notes_service.notes.conditional import EntityTags
+from notes_service.notes.errors import NoteNotFound, NoteTrashed
 from notes_service.notes.idempotency import IdempotencyKey, Outcome
 from notes_service.notes.models import Note
 from notes_service.notes.sql import GET_NOTE, INSERT_NOTES
 from notes_service.notes.versioning import (
-    NoteNotFound,
-    NoteTrashed,
     locked,
     new_version,
     note_out,
     require_match,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from notes_service.notes.importer import ImportResult, OnConflict
 
 CONTENT_FIELDS = ("title", "body", "pinned", "archived")
 
@@ -192,3 +195,52 @@ async def list_revisions(
 async def get_revision(owner_id: int, note_id: uuid.UUID, version: int) -> RevisionOut:
     await _get(owner_id, note_id)
     return revisions.revision_out(await revisions.one(note_id, version))
+
+
+# The rest of the write side, behind this one entry: the trash (trash.py), the import
+# (importer.py) and Idempotency-Key records (idempotency.py) hold the work.
+
+
+async def trash_note(owner_id: int, note_id: uuid.UUID, if_match: EntityTags | None) -> None:
+    await trash.trash_note(owner_id, note_id, if_match)
+
+
+async def restore_note(owner_id: int, note_id: uuid.UUID, if_match: EntityTags | None) -> NoteOut:
+    return await trash.restore_note(owner_id, note_id, if_match)
+
+
+async def delete_permanently(
+    owner_id: int, note_id: uuid.UUID, if_match: EntityTags | None
+) -> None:
+    await trash.delete_permanently(owner_id, note_id, if_match)
+
+
+async def empty_trash(owner_id: int) -> int:
+    return await trash.empty_trash(owner_id)
+
+
+async def purge(older_than: timedelta, idempotency_ttl: timedelta) -> tuple[int, int]:
+    """Housekeeping on one schedule: notes trashed longer ago than `older_than`, and expired
+    Idempotency-Key records. The numbers of each removed."""
+    notes = await trash.purge_trash(older_than)
+    keys = await idempotency.purge_expired(idempotency_ttl)
+    return notes, keys
+
+
+def idempotency_key(
+    key: str | None, method: str, path: str, body: bytes, ttl: timedelta
+) -> IdempotencyKey | None:
+    if key is None:
+        return None
+    return IdempotencyKey(key=key, fingerprint=idempotency.fingerprint(method, path, body), ttl=ttl)
+
+
+async def import_ndjson(
+    owner_id: int, body: bytes, on_conflict: OnConflict, max_lines: int
+) -> ImportResult:
+    """An NDJSON request body, validated whole, then written in one transaction."""
+    # Imported here: the importer writes its new notes through `insert_notes` above.
+    from notes_service.notes import importer
+
+    items = importer.parse_lines(body.splitlines(), max_lines=max_lines)
+    return await importer.import_notes(owner_id, items, on_conflict)

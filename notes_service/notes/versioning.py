@@ -11,22 +11,11 @@ from typing import Any
 from tortoise import BaseDBAsyncClient
 
 from notes_service.contract import NoteOut
-from notes_service.errors import Conflict, NotFound, PreconditionFailed
+from notes_service.errors import PreconditionFailed
 from notes_service.notes import revisions, tags
 from notes_service.notes.conditional import EntityTags, etag
+from notes_service.notes.errors import NoteNotFound
 from notes_service.notes.models import Note
-
-
-class NoteNotFound(NotFound):
-    def __init__(self, note_id: uuid.UUID) -> None:
-        super().__init__(f"Note {note_id} does not exist")
-
-
-class NoteTrashed(Conflict):
-    slug, title = "note-trashed", "The note is in the trash"
-
-    def __init__(self, note_id: uuid.UUID) -> None:
-        super().__init__(f"Note {note_id} is in the trash; restore it before editing")
 
 
 def utcnow() -> datetime:
