@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from notes_service import cursors as positions
 from notes_service.contract import NoteOut, RevisionOut
-from notes_service.errors import InvalidCursor
 from notes_service.queries.repository import NoteQueries
 from notes_service.queries.router import Cursor, Queries
 from notes_service.web.deps import CurrentOwner, Cursors
@@ -23,7 +22,6 @@ router = APIRouter(prefix="/v1", tags=["queries"])
 
 NDJSON = "application/x-ndjson"
 JSON = "application/json"
-FEED_START: tuple[str, int] = ("0", 0)
 
 
 class TagCount(BaseModel):
@@ -65,26 +63,6 @@ async def stats(owner: CurrentOwner, queries: Queries) -> Response:
     return Response(await queries.stats_json(owner.owner_id), media_type=JSON)
 
 
-XID8_MAX = 2**64 - 1  # xid8 is an unsigned 64-bit integer
-SEQ_MAX = 2**63 - 1  # change_seq is a bigint
-_XID = re.compile(r"[0-9]{1,20}")  # ASCII digits only: str.isdigit() also takes "²"
-
-
-def _feed_position(raw: list[Any]) -> tuple[str, int]:
-    # A cursor signed with a known (development) secret can carry any numbers: anything the
-    # columns' types cannot hold would fail in PostgreSQL's cast, a 500.
-    if (
-        len(raw) != 2
-        or not isinstance(raw[0], str)
-        or not _XID.fullmatch(raw[0])
-        or int(raw[0]) > XID8_MAX
-        or type(raw[1]) is not int
-        or not 0 <= raw[1] <= SEQ_MAX
-    ):
-        raise InvalidCursor()
-    return raw[0], raw[1]
-
-
 @router.get("/changes", response_model=ChangePage)
 async def changes(
     owner: CurrentOwner,
@@ -93,12 +71,12 @@ async def changes(
     limit: Annotated[int, Query(ge=1, le=100)] = 100,
     cursor: Cursor = None,
 ) -> Response:
-    binding = cursors.binding(route="changes", owner=owner.owner_id)
-    position = _feed_position(cursors.decode(cursor, binding)) if cursor else FEED_START
+    binding = positions.feed_binding(cursors, owner.owner_id)
+    position = positions.decode_feed(cursors, cursor, binding) if cursor else positions.FEED_START
     page = await queries.changes_page(owner.owner_id, position, limit)
     if page["last_xid"] is not None:
         position = (page["last_xid"], page["last_seq"])
-    next_cursor = cursors.encode(binding, list(position))
+    next_cursor = positions.encode_feed(cursors, binding, position)
     body = (
         f'{{"changes":{page["changes"]},"next_cursor":{json.dumps(next_cursor)},'
         f'"has_more":{"true" if page["more"] else "false"}}}'

@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from notes_service.cursors import Position, SearchPosition
 from notes_service.platform.read_db import ReadDatabase, Row
 from notes_service.queries import search_sql, sql
 
@@ -15,27 +16,6 @@ class NoteFilter:
     archived: bool = False
     trashed: bool = False
     updated_after: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """Where the previous page ended. `as_of` hides notes updated after the first page was
-    served: in an updated_at sort they would move behind the cursor and show up twice."""
-
-    sort_value: datetime
-    id: uuid.UUID
-    as_of: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class SearchPosition:
-    """Where the previous search page ended, and the candidate set of that walk (see
-    `search_sql.py`): notes updated up to `as_of`, none older than `floor` when it is set."""
-
-    rank: float
-    id: uuid.UUID
-    as_of: datetime | None
-    floor: tuple[datetime, uuid.UUID] | None
 
 
 class NoteQueries:

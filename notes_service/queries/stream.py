@@ -24,6 +24,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from notes_service import cursors as positions
 from notes_service.accounts import auth
 from notes_service.accounts.auth import Principal
 from notes_service.contract import NoteOut
@@ -31,7 +32,7 @@ from notes_service.cursors import CursorCodec
 from notes_service.platform.listener import Subscription
 from notes_service.platform.read_db import ReadDatabase
 from notes_service.queries import sql
-from notes_service.queries.feeds import FEED_START, Change, _feed_position
+from notes_service.queries.feeds import Change
 from notes_service.queries.repository import NoteQueries
 from notes_service.queries.router import Cursor
 from notes_service.queries.stream_hub import StreamHub
@@ -86,7 +87,7 @@ class ChangeStream(Response):
         self.codec, self.binding = codec, binding
         self.owner, self.key_hash = owner, key_hash
         self.position = position
-        self.last_id = codec.encode(binding, list(position))
+        self.last_id = positions.encode_feed(codec, binding, position)
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         # Counts events queued and not yet sent; heartbeats and the end take no slot.
         self.space = asyncio.Semaphore(self.settings.stream_queue_size)
@@ -170,7 +171,7 @@ class ChangeStream(Response):
             rows = await self.queries.changes(self.owner.owner_id, self.position, PAGE + 1)
             for row in rows[:PAGE]:
                 position = (row["change_xid"], row["change_seq"])
-                event_id = self.codec.encode(self.binding, list(position))
+                event_id = positions.encode_feed(self.codec, self.binding, position)
                 event = sse_event(event_id, "change", change_entry(row).model_dump_json())
                 try:
                     async with asyncio.timeout(self.settings.stream_send_timeout):
@@ -261,9 +262,9 @@ async def change_stream(
     cursor: Cursor = None,
     last_event_id: Annotated[str | None, Header(max_length=1024)] = None,
 ) -> Response:
-    binding = cursors.binding(route="changes", owner=owner.owner_id)
+    binding = positions.feed_binding(cursors, owner.owner_id)
     start = last_event_id or cursor
-    position = _feed_position(cursors.decode(start, binding)) if start else FEED_START
+    position = positions.decode_feed(cursors, start, binding) if start else positions.FEED_START
     hub: StreamHub = request.app.state.streams
     hub.reserve()
     read_db: ReadDatabase = request.app.state.read_db
