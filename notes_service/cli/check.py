@@ -5,24 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from notes_service.platform import sql
 from notes_service.platform.db import newest_migration
 from notes_service.platform.settings import Settings, format_duration
-from notes_service.platform.startup import describe, where
+from notes_service.platform.startup import describe
+from notes_service.platform.urls import mask_url, server_of, where
 
 _SECRET_WORDS = ("password", "secret", "token", "key")
-
-
-def mask_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 def masked_settings(settings: Settings) -> list[str]:
@@ -49,13 +41,8 @@ class Report:
         self.problems.append(problem)
 
 
-def _server(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    return parts.hostname or "", parts.port or 5432
-
-
 def _server_label(url: str) -> str:
-    host, port = _server(url)
+    host, port = server_of(url)
     return f"server {host}:{port}"
 
 
@@ -84,8 +71,8 @@ async def run_check(settings: Settings, workers: int) -> Report:
         (settings.read_url, settings.read_db_pool_max),
         (settings.listen_url, 1),  # each worker's LISTEN connection
     ):
-        label, total = demand.get(_server(url), (url, 0))
-        demand[_server(url)] = (label, total + workers * pool_max)
+        label, total = demand.get(server_of(url), (url, 0))
+        demand[server_of(url)] = (label, total + workers * pool_max)
     conns: dict[str, asyncpg.Connection] = {}
     try:
         for role, url in (("write", settings.write_url), ("read", settings.read_url)):

@@ -54,7 +54,7 @@ def _database(settings: Settings, *, migrate_embedded: bool = True) -> Iterator[
 
 
 def _masked(url: str) -> str:
-    from notes_service.cli.check import mask_url
+    from notes_service.platform.urls import mask_url
 
     return mask_url(url)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from notes_service.platform.settings import PROJECT_DIR, Settings, get_settings
 from notes_service.platform.timeouts import pool_options
+from notes_service.platform.urls import asyncpg_credentials
 
 MODEL_MODULES = ["notes_service.accounts.models", "notes_service.notes.models", "aerich.models"]
 MIGRATIONS_DIR: Path = PROJECT_DIR / "migrations"
@@ -17,17 +17,6 @@ def newest_migration() -> str | None:
     """The newest migration file (aerich names them `<n>_<timestamp>_<name>.py`)."""
     files = [p.name for p in (MIGRATIONS_DIR / "models").glob("*.py")]
     return max(files, key=lambda name: int(name.split("_")[0]), default=None)
-
-
-def asyncpg_credentials(url: str) -> dict[str, Any]:
-    parts = urlsplit(url)
-    return {
-        "host": parts.hostname,
-        "port": parts.port or 5432,
-        "user": unquote(parts.username) if parts.username else None,
-        "password": unquote(parts.password) if parts.password else None,
-        "database": parts.path.lstrip("/"),
-    }
 
 
 def tortoise_config(settings: Settings) -> dict[str, Any]:

@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from notes_service.platform.urls import embedded_url
+
 logger = logging.getLogger(__name__)
 
 _RUN_AS = "pgserver"  # postgres refuses to run as root
@@ -66,7 +68,7 @@ class EmbeddedPostgres:
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        return embedded_url(self.port)
 
     def _run(self, *args: str, timeout: float = 60) -> None:
         user = _RUN_AS if os.geteuid() == 0 else None

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from notes_service.platform.urls import embedded_url
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEV_CURSOR_SECRET = "development-only-cursor-secret"  # noqa: S105 - refused outside development
 
@@ -159,7 +161,7 @@ class Settings(BaseSettings):
 
     @property
     def embedded_url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.embedded_port}/postgres"
+        return embedded_url(self.embedded_port)
 
 
 class SettingsError(Exception):

@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from urllib.parse import urlsplit
 
 import asyncpg
 
 from notes_service.platform import sql
 from notes_service.platform.settings import Settings
+from notes_service.platform.urls import where
 
 logger = logging.getLogger(__name__)
 
@@ -21,12 +21,6 @@ _MAX_DELAY = 3.0
 
 class DatabaseUnreachable(Exception):
     """The message is the one line an operator sees before the process exits."""
-
-
-def where(url: str) -> str:
-    """host:port/dbname of a URL: enough to find it, and never the password."""
-    parts = urlsplit(url)
-    return f"{parts.hostname}:{parts.port or 5432}/{parts.path.lstrip('/')}"
 
 
 def describe(exc: BaseException) -> str:
