@@ -1,4 +1,5 @@
-"""Tortoise configuration. aerich imports `TORTOISE_ORM` from here, so this stays import-light."""
+"""Tortoise configuration. aerich imports `TORTOISE_ORM` from here, so this stays import-light:
+the configuration is built (from the environment) only when that name is asked for."""
 
 from __future__ import annotations
 
@@ -39,4 +40,9 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-TORTOISE_ORM = tortoise_config(get_settings().for_long_jobs())
+def __getattr__(name: str) -> Any:
+    # `TORTOISE_ORM`, aerich's `tortoise_orm` (pyproject.toml): a module attribute computed on
+    # access (PEP 562), so importing this module reads no environment.
+    if name == "TORTOISE_ORM":
+        return tortoise_config(get_settings().for_long_jobs())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -37,7 +37,9 @@ class ReadDatabase:
 
     async def connect(self) -> None:
         await self._db.connect()
-        # `databases` acquires with no timeout; bound it like the write pool (see pools.py).
+        # `databases` acquires with no timeout; bound it like the write pool (see pools.py). It
+        # has no public hook for that (0.9: the backend calls asyncpg.create_pool itself, and
+        # Database takes no pool or acquire timeout), so its private pool attribute is wrapped.
         backend = self._db._backend
         backend._pool = BoundedPool(backend._pool, self._acquire_timeout)
 
@@ -52,7 +54,8 @@ class ReadDatabase:
         generic plan: the statements are shaped for that, see `tests/test_plans.py`)."""
         async with self._db.connection() as connection:
             row = await connection.raw_connection.fetchrow(sql, *args)
-        assert row is not None, "the read side's JSON statements always return one row"
+        if row is None:
+            raise RuntimeError("the read side's JSON statements always return one row")
         return cast(Row, row)
 
     async def fetchrow_planned(self, sql: str, args: Sequence[Any]) -> Row:
@@ -65,7 +68,8 @@ class ReadDatabase:
                 row = await (await raw.prepare(sql)).fetchrow(*args)
             else:
                 row = await raw.fetchrow(sql, *args)
-        assert row is not None, "the read side's JSON statements always return one row"
+        if row is None:
+            raise RuntimeError("the read side's JSON statements always return one row")
         return cast(Row, row)
 
     async def fetch_all(self, sql: str, values: Mapping[str, Any]) -> list[Row]:

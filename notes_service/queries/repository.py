@@ -97,7 +97,8 @@ class NoteQueries:
 
     async def stats(self, owner_id: int) -> Row:
         row = await self._db.fetch_one(sql.STATS, {"owner_id": owner_id})
-        assert row is not None  # an aggregate always yields one row
+        if row is None:  # an aggregate always yields one row
+            raise RuntimeError("the stats statement returned no row")
         return row
 
     async def changes(self, owner_id: int, after: tuple[str, int], limit: int) -> list[Row]:

@@ -60,7 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await read_db.connect()
             app.state.read_db = read_db
             write_client = connections.get("default")
-            assert isinstance(write_client, BoundedAsyncpgClient)
+            # The engine tortoise_config() names: anything else is a wrong configuration.
+            if not isinstance(write_client, BoundedAsyncpgClient):
+                raise TypeError(f"unexpected write client {type(write_client).__name__}")
             metrics.watch_pool("write", write_client.pool_stats)
             metrics.watch_pool("read", read_db.pool_stats)
             listener = Listener(settings.listen_url, KEY_CACHE)
