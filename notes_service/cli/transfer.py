@@ -45,7 +45,7 @@ class Progress:
 async def export_owner(settings: Settings, owner: str, revisions: bool) -> int:
     from notes_service.platform.read_db import ReadDatabase
     from notes_service.queries import sql
-    from notes_service.queries.feeds import export_lines
+    from notes_service.queries.export import export_lines
     from notes_service.queries.repository import NoteQueries
 
     db = ReadDatabase(settings)

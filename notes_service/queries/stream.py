@@ -32,7 +32,7 @@ from notes_service.cursors import CursorCodec
 from notes_service.platform.listener import Subscription
 from notes_service.platform.read_db import ReadDatabase
 from notes_service.queries import sql
-from notes_service.queries.feeds import Change
+from notes_service.queries.changes import Change
 from notes_service.queries.repository import NoteQueries
 from notes_service.queries.router import Cursor
 from notes_service.queries.stream_hub import StreamHub

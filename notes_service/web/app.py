@@ -20,11 +20,13 @@ from notes_service.platform.pools import BoundedAsyncpgClient
 from notes_service.platform.read_db import ReadDatabase
 from notes_service.platform.settings import Settings, get_settings
 from notes_service.platform.startup import wait_for_database
-from notes_service.queries.feeds import router as feeds_router
+from notes_service.queries.changes import router as changes_router
+from notes_service.queries.export import router as export_router
 from notes_service.queries.router import router as queries_router
 from notes_service.queries.search import router as search_router
 from notes_service.queries.stream import router as stream_router
 from notes_service.queries.stream_hub import StreamHub
+from notes_service.queries.summaries import router as summaries_router
 from notes_service.web import docs, openapi, probes
 from notes_service.web.metrics import Metrics, ObserveRequests
 from notes_service.web.middleware import RequestContextMiddleware
@@ -103,7 +105,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(queries_router)
     app.include_router(search_router)
     app.include_router(stream_router)  # before the feed, whose prefix it shares
-    app.include_router(feeds_router)
+    app.include_router(summaries_router)
+    app.include_router(changes_router)
+    app.include_router(export_router)
     app.include_router(trash_router)
     app.include_router(transfer_router)
     app.include_router(probes.router)

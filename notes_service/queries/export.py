@@ -1,4 +1,4 @@
-"""Owner summaries, the delta-sync change feed and the NDJSON export: raw SQL, read side."""
+"""The NDJSON export of an owner's notes, streamed in short chunks (raw SQL, read side)."""
 
 from __future__ import annotations
 
@@ -6,82 +6,18 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
 
-from notes_service import cursors as positions
 from notes_service.contract import NoteOut, RevisionOut
 from notes_service.queries.repository import NoteQueries
-from notes_service.queries.router import Cursor, Queries
-from notes_service.web.deps import CurrentOwner, Cursors
+from notes_service.queries.router import Queries
+from notes_service.web.deps import CurrentOwner
 
 router = APIRouter(prefix="/v1", tags=["queries"])
 
 NDJSON = "application/x-ndjson"
-JSON = "application/json"
-
-
-class TagCount(BaseModel):
-    name: str
-    count: int
-
-
-class Stats(BaseModel):
-    notes: int
-    pinned: int
-    archived: int
-    trashed: int
-    tags: int
-    revisions: int
-    last_updated_at: datetime | None
-
-
-class Change(BaseModel):
-    id: uuid.UUID
-    version: int
-    op: Literal["create", "update", "trash", "restore", "delete"]
-    note: NoteOut | None
-
-
-class ChangePage(BaseModel):
-    changes: list[Change]
-    next_cursor: str
-    has_more: bool
-
-
-# These routes pass through the JSON PostgreSQL built; `response_model` documents it.
-@router.get("/tags", response_model=list[TagCount])
-async def tag_counts(owner: CurrentOwner, queries: Queries) -> Response:
-    return Response(await queries.tag_counts_json(owner.owner_id), media_type=JSON)
-
-
-@router.get("/stats", response_model=Stats)
-async def stats(owner: CurrentOwner, queries: Queries) -> Response:
-    return Response(await queries.stats_json(owner.owner_id), media_type=JSON)
-
-
-@router.get("/changes", response_model=ChangePage)
-async def changes(
-    owner: CurrentOwner,
-    queries: Queries,
-    cursors: Cursors,
-    limit: Annotated[int, Query(ge=1, le=100)] = 100,
-    cursor: Cursor = None,
-) -> Response:
-    binding = positions.feed_binding(cursors, owner.owner_id)
-    position = positions.decode_feed(cursors, cursor, binding) if cursor else positions.FEED_START
-    page = await queries.changes_page(owner.owner_id, position, limit)
-    if page["last_xid"] is not None:
-        position = (page["last_xid"], page["last_seq"])
-    next_cursor = positions.encode_feed(cursors, binding, position)
-    body = (
-        f'{{"changes":{page["changes"]},"next_cursor":{json.dumps(next_cursor)},'
-        f'"has_more":{"true" if page["more"] else "false"}}}'
-    )
-    return Response(body, media_type=JSON)
 
 
 # Small enough that a chunk of notes or revisions (bodies up to 100,000 characters) stays a few
