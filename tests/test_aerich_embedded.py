@@ -75,7 +75,7 @@ def test_db_aerich_runs_the_model_change_loop_on_the_embedded_server(
         return result.stdout
 
     aerich("upgrade")
-    models = project_copy / "notes_service" / "notes" / "models.py"
+    models = project_copy / "notes_service" / "accounts" / "models.py"  # Owner
     source = models.read_text()
     assert _FIELD in source
     models.write_text(source.replace(_FIELD, _FIELD + _NEW_FIELD, 1))
