@@ -25,6 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy notes_service tests
+	$(BIN)/lint-imports
 
 drift-check: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash .ci/drift-check

@@ -84,8 +84,8 @@ async def capture(
     env: dict[str, str], key: str, requests: dict[str, Request]
 ) -> dict[str, tuple[list[Statement], str | None]]:
     """name -> (the statements one request runs, the id of the note it created, if any)."""
-    from notes_service.app import create_app
-    from notes_service.settings import Settings
+    from notes_service.platform.settings import Settings
+    from notes_service.web.app import create_app
 
     saved = dict(os.environ)
     os.environ.update(env)

@@ -1,3 +1,3 @@
-from notes_service.cli import main
+from notes_service.cli.main import main
 
 raise SystemExit(main())

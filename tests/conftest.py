@@ -18,9 +18,9 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from tortoise import connections
 
-from notes_service.app import create_app
-from notes_service.embedded import EmbeddedPostgres
-from notes_service.settings import PROJECT_DIR, Settings
+from notes_service.platform.embedded import EmbeddedPostgres
+from notes_service.platform.settings import PROJECT_DIR, Settings
+from notes_service.web.app import create_app
 
 # Long: a revocation must reach the app through the listener, never by a cached key expiring.
 AUTH_CACHE_TTL = 300.0

@@ -7,8 +7,9 @@ from typing import Any
 import httpx
 from tortoise import connections
 
-from notes_service import auth
-from notes_service.notes.models import Note, Owner
+from notes_service.accounts import auth
+from notes_service.accounts.models import Owner
+from notes_service.notes.models import Note
 
 
 async def api_key(owner: str = "alice", label: str = "") -> dict[str, str]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from notes_service.settings import PROJECT_DIR
+from notes_service.platform.settings import PROJECT_DIR
 
 # CI sets this so that a missing browser or PgBouncer fails the run instead of skipping.
 REQUIRE_TOOLS = os.environ.get("NOTES_TEST_REQUIRE_TOOLS") == "1"

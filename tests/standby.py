@@ -80,7 +80,7 @@ class Server:
 
 def binaries_for(version_num: int, embedded: bool) -> Path:
     if embedded:
-        from notes_service.embedded import _bin_dir
+        from notes_service.platform.embedded import _bin_dir
 
         return _bin_dir()
     return Path(SYSTEM_BINARIES.format(major=version_num // 10000))
@@ -90,7 +90,7 @@ def run_as(embedded: bool) -> str | None:
     if os.geteuid() != 0:
         return None
     if embedded:
-        from notes_service.embedded import _ensure_system_user
+        from notes_service.platform.embedded import _ensure_system_user
 
         return _ensure_system_user().pw_name
     return "postgres"

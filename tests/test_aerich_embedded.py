@@ -16,8 +16,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from notes_service.embedded import EmbeddedPostgres
-from notes_service.settings import PROJECT_DIR
+from notes_service.platform.embedded import EmbeddedPostgres
+from notes_service.platform.settings import PROJECT_DIR
 from tests.servers import free_port
 
 _FIELD = "    name = fields.CharField(max_length=100, unique=True)\n"
@@ -75,7 +75,7 @@ def test_db_aerich_runs_the_model_change_loop_on_the_embedded_server(
         return result.stdout
 
     aerich("upgrade")
-    models = project_copy / "notes_service" / "notes" / "models.py"
+    models = project_copy / "notes_service" / "accounts" / "models.py"  # Owner
     source = models.read_text()
     assert _FIELD in source
     models.write_text(source.replace(_FIELD, _FIELD + _NEW_FIELD, 1))

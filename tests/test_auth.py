@@ -7,8 +7,8 @@ import httpx
 import pytest
 from tortoise.exceptions import IntegrityError
 
-from notes_service import auth
-from notes_service.notes.models import ApiKey, Owner
+from notes_service.accounts import auth
+from notes_service.accounts.models import ApiKey, Owner
 from tests.conftest import run_cli
 from tests.factories import api_key
 from tests.servers import until

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from notes_service.settings import PROJECT_DIR
+from notes_service.platform.settings import PROJECT_DIR
 from tests.conftest import run_cli
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from notes_service.cli import _parser
-from notes_service.settings import PROJECT_DIR, Settings
+from notes_service.cli.main import _parser
+from notes_service.platform.settings import PROJECT_DIR, Settings
 
 COMPOSE = PROJECT_DIR / "docker-compose.yml"
 

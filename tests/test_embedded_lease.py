@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from notes_service.embedded import EmbeddedPostgres
-from notes_service.settings import PROJECT_DIR
+from notes_service.platform.embedded import EmbeddedPostgres
+from notes_service.platform.settings import PROJECT_DIR
 from tests.servers import free_port, wait_for
 
 

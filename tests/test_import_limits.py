@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 
-from notes_service.cli_transfer import IMPORT_CHUNK_LINES
-from notes_service.settings import Settings
+from notes_service.cli.transfer import IMPORT_CHUNK_LINES
+from notes_service.platform.settings import Settings
 from tests.conftest import run_cli
 from tests.factories import api_key, count
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from notes_service.cursors import CursorCodec
-from notes_service.settings import Settings
+from notes_service.platform.settings import Settings
 from tests.factories import count, create_note, owner_with_key
 
 SURROGATE = "a\\ud800b"  # a JSON escape: the parsed string holds a lone UTF-16 surrogate

@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 
-from notes_service import auth
-from notes_service.listener import APPLICATION_NAME
+from notes_service.accounts import auth
+from notes_service.platform.listener import APPLICATION_NAME
 from tests.conftest import run_cli
 from tests.servers import cli_key, until
 

@@ -10,7 +10,7 @@ import sys
 import asyncpg
 import pytest
 
-from notes_service.logs import ConsoleFormatter, JsonFormatter
+from notes_service.platform.logs import ConsoleFormatter, JsonFormatter
 
 SECRET_TITLE = "my diary: password=hunter2 \ud800"
 NOT_A_UUID = "hunter2"
@@ -21,7 +21,7 @@ def _record(exc: BaseException) -> logging.LogRecord:
         raise RuntimeError("request failed") from exc
     except RuntimeError:
         info = sys.exc_info()
-    return logging.LogRecord("notes_service.middleware", logging.ERROR, "", 0, "x", (), info)
+    return logging.LogRecord("notes_service.web.middleware", logging.ERROR, "", 0, "x", (), info)
 
 
 async def _driver_errors(database_url: str) -> list[BaseException]:

@@ -10,8 +10,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from notes_service.db import MIGRATIONS_DIR
-from notes_service.settings import PROJECT_DIR
+from notes_service.platform.db import MIGRATIONS_DIR
+from notes_service.platform.settings import PROJECT_DIR
 from tests.conftest import _admin, with_database
 
 

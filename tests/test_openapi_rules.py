@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from notes_service.notes.schemas import TAG_PATTERN, TITLE_PATTERN
+from notes_service.contract import TAG_PATTERN, TITLE_PATTERN
 from tests.factories import api_key, create_note
 
 

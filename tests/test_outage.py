@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from notes_service.embedded import EmbeddedPostgres
+from notes_service.platform.embedded import EmbeddedPostgres
 from tests.conftest import run_cli
 from tests.servers import Service, cli_key, free_port, service, wait_for
 

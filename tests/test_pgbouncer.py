@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
-from notes_service.settings import Settings
+from notes_service.platform.settings import Settings
 from tests.conftest import run_cli
 from tests.factories import api_key
 from tests.pgbouncer import pgbouncer

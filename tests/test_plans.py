@@ -16,10 +16,10 @@ import pytest
 from fastapi import FastAPI
 from tortoise import connections
 
+from notes_service.platform.read_db import ReadDatabase
+from notes_service.platform.settings import Settings
 from notes_service.queries import search_sql, sql
-from notes_service.queries.database import ReadDatabase
 from notes_service.queries.repository import NoteQueries
-from notes_service.settings import Settings
 from tests.factories import owner_with_key
 
 # 4,000 notes per owner; "common" is in every other note, "rare" in one in a thousand.

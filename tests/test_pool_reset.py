@@ -16,9 +16,9 @@ import pytest
 from fastapi import FastAPI
 from tortoise import connections
 
-from notes_service.pools import BoundedPool
-from notes_service.settings import Settings
-from notes_service.timeouts import session_settings
+from notes_service.platform.pools import BoundedPool
+from notes_service.platform.settings import Settings
+from notes_service.platform.timeouts import session_settings
 from tests.factories import api_key, create_note
 
 LEFTOVERS = """

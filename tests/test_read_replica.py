@@ -17,8 +17,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from notes_service.queries.database import ReadDatabase
-from notes_service.settings import Settings
+from notes_service.platform.read_db import ReadDatabase
+from notes_service.platform.settings import Settings
 from tests.factories import api_key, create_note
 
 LAGGING = "not yet on the replica"

@@ -87,7 +87,7 @@ async def test_each_kind_of_bad_credential_has_its_own_401_detail(
 
 
 async def test_revoked_key_401(client: httpx.AsyncClient) -> None:
-    from notes_service import auth
+    from notes_service.accounts import auth
 
     key = await auth.create_key("alice")
     await auth.revoke_key(key.id)

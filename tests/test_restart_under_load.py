@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from notes_service.embedded import EmbeddedPostgres
+from notes_service.platform.embedded import EmbeddedPostgres
 from tests.conftest import run_cli
 from tests.servers import cli_key, free_port, service, until
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from notes_service.settings import Settings, SettingsError, load_settings
+from notes_service.platform.settings import Settings, SettingsError, load_settings
 from tests.conftest import run_cli
 
 

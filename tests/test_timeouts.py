@@ -10,9 +10,9 @@ import asyncpg
 import httpx
 import pytest
 
-from notes_service.pools import keep_session
-from notes_service.settings import Settings
-from notes_service.timeouts import pool_options
+from notes_service.platform.pools import keep_session
+from notes_service.platform.settings import Settings
+from notes_service.platform.timeouts import pool_options
 from tests.servers import Service, cli_key, service
 
 PROBLEM = "application/problem+json"

@@ -13,8 +13,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from notes_service.embedded import EmbeddedPostgres
-from notes_service.settings import PROJECT_DIR
+from notes_service.platform.embedded import EmbeddedPostgres
+from notes_service.platform.settings import PROJECT_DIR
 from tests.servers import free_port, require_binary, wait_for
 
 

@@ -10,9 +10,10 @@ from typing import Any
 import httpx
 from pydantic import TypeAdapter
 
-from notes_service.notes.schemas import NotePage
-from notes_service.queries.feeds import ChangePage, Stats, TagCount
+from notes_service.contract import NotePage
+from notes_service.queries.changes import ChangePage
 from notes_service.queries.search import SearchPage
+from notes_service.queries.summaries import Stats, TagCount
 from tests.factories import api_key, create_note, sql
 
 # Every C0 control a body may hold, quotes, backslashes, HTML, the snippet's private-use marker

@@ -11,8 +11,8 @@ import asyncpg
 import httpx
 import pytest
 
+from notes_service.contract import NoteOut
 from notes_service.notes.conditional import etag
-from notes_service.notes.schemas import NoteOut
 from tests.factories import owner_with_key, sql
 from tests.servers import until
 

@@ -22,10 +22,9 @@ from typing import Any
 
 from tortoise import BaseDBAsyncClient
 
+from notes_service.errors import IdempotencyKeyInFlight, IdempotencyKeyReused
 from notes_service.notes.models import IdempotencyRecord
-from notes_service.problems import IdempotencyKeyInFlight, IdempotencyKeyReused
-
-TRY_LOCK = "SELECT pg_try_advisory_xact_lock($1) AS locked"
+from notes_service.notes.sql import TRY_LOCK
 
 
 @dataclass(frozen=True, slots=True)

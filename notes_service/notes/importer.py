@@ -15,11 +15,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, ValidationError, ValidationInfo, field_validator
 from tortoise.transactions import in_transaction
 
+from notes_service.contract import Body, Tags, Title, UtcDatetime, _Input
+from notes_service.errors import Conflict, PayloadTooLarge, ValidationFailed
 from notes_service.notes import service, tags
 from notes_service.notes.models import Note
-from notes_service.notes.schemas import Body, Tags, Title, UtcDatetime, _Input
-from notes_service.notes.versions import new_version, utcnow
-from notes_service.problems import Conflict, PayloadTooLarge, ValidationFailed
+from notes_service.notes.sql import BURIED, NOTE_OWNERS
+from notes_service.notes.versioning import new_version, utcnow
 
 OnConflict = Literal["skip", "overwrite", "fail"]
 MAX_REPORTED_ERRORS = 20
@@ -64,10 +65,6 @@ class ImportedNote(_Input):
         if value is not None and created is not None and value < created:
             raise ValueError("must not be before created_at")
         return value
-
-
-NOTE_OWNERS = "SELECT id, owner_id FROM notes WHERE id = ANY($1::uuid[])"
-BURIED = "SELECT id FROM tombstones WHERE id = ANY($1::uuid[])"
 
 
 class ImportConflict(Conflict):

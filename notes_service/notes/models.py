@@ -1,36 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
 
-
-class Owner(Model):
-    id = fields.IntField(primary_key=True)
-    name = fields.CharField(max_length=100, unique=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-
-    class Meta:
-        table = "owners"
-
-
-class ApiKey(Model):
-    id = fields.UUIDField(primary_key=True)
-    owner: fields.ForeignKeyRelation[Owner] = fields.ForeignKeyField(
-        "models.Owner", related_name="api_keys", on_delete=fields.CASCADE
-    )
-    label = fields.CharField(max_length=100, default="")
-    # sha256 of the secret: keys are 256-bit random, so a fast hash looked up by index is safe.
-    key_hash = fields.CharField(max_length=64, unique=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    revoked_at = fields.DatetimeField(null=True)
-
-    owner_id: int
-
-    class Meta:
-        table = "api_keys"
+if TYPE_CHECKING:  # only the annotations: Tortoise must discover Owner in accounts.models alone
+    from notes_service.accounts.models import Owner
 
 
 class Note(Model):

@@ -6,15 +6,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from notes_service import cursors
+from notes_service.contract import RevisionOut, RevisionPage
 from notes_service.cursors import CursorCodec
+from notes_service.notes.errors import RevisionNotFound
 from notes_service.notes.models import Note, Revision
-from notes_service.notes.schemas import RevisionOut, RevisionPage
-from notes_service.problems import InvalidCursor, NotFound
-
-
-class RevisionNotFound(NotFound):
-    def __init__(self, note_id: uuid.UUID, version: int) -> None:
-        super().__init__(f"Note {note_id} has no revision {version}")
 
 
 def snapshot(note: Note, tags: Sequence[str]) -> Revision:
@@ -39,28 +35,17 @@ def revision_out(revision: Revision) -> RevisionOut:
     return RevisionOut.model_validate(revision, from_attributes=True)
 
 
-def _binding(codec: CursorCodec, note_id: uuid.UUID) -> str:
-    return codec.binding(route="revisions", note=str(note_id))
-
-
-def decode_cursor(codec: CursorCodec, cursor: str, note_id: uuid.UUID) -> int:
-    position = codec.decode(cursor, _binding(codec, note_id))
-    if len(position) != 1 or type(position[0]) is not int or not 1 <= position[0] < 2**31:
-        raise InvalidCursor()
-    version: int = position[0]
-    return version
-
-
 async def page(
     note_id: uuid.UUID, cursor: str | None, limit: int, codec: CursorCodec
 ) -> RevisionPage:
+    binding = cursors.revisions_binding(codec, note_id)
     query = Revision.filter(note_id=note_id)
     if cursor:
-        query = query.filter(version__lt=decode_cursor(codec, cursor, note_id))
+        query = query.filter(version__lt=cursors.decode_revisions(codec, cursor, binding))
     rows = await query.order_by("-version").limit(limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = codec.encode(_binding(codec, note_id), [rows[-1].version]) if more else None
+    next_cursor = cursors.encode_revisions(codec, binding, rows[-1].version) if more else None
     return RevisionPage(items=[revision_out(r) for r in rows], next_cursor=next_cursor)
 
 

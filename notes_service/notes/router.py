@@ -6,12 +6,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
-from notes_service.deps import AppSettings, CurrentOwner, Cursors
-from notes_service.notes import importer, service, trash
-from notes_service.notes.conditional import EntityTags, etag, if_match
-from notes_service.notes.idempotency import IdempotencyKey, Outcome, fingerprint
-from notes_service.notes.importer import OnConflict
-from notes_service.notes.schemas import (
+from notes_service.contract import (
     ImportOut,
     NoteBatch,
     NoteBatchOut,
@@ -22,6 +17,11 @@ from notes_service.notes.schemas import (
     RevisionPage,
     TrashPurged,
 )
+from notes_service.notes import service
+from notes_service.notes.conditional import EntityTags, etag, if_match
+from notes_service.notes.idempotency import IdempotencyKey, Outcome
+from notes_service.notes.importer import OnConflict
+from notes_service.web.deps import AppSettings, CurrentOwner, Cursors
 
 router = APIRouter(prefix="/v1/notes", tags=["notes"])
 trash_router = APIRouter(prefix="/v1/trash", tags=["notes"])
@@ -67,10 +67,8 @@ async def _idempotency_key(
     if key is None:
         return None
     body = await request.body()
-    return IdempotencyKey(
-        key=key,
-        fingerprint=fingerprint(request.method, request.url.path, body),
-        ttl=settings.idempotency_ttl,
+    return service.idempotency_key(
+        key, request.method, request.url.path, body, settings.idempotency_ttl
     )
 
 
@@ -128,9 +126,9 @@ async def delete_note(
 ) -> Response:
     precondition = if_match(if_match_header)
     if permanent:
-        await trash.delete_permanently(owner.owner_id, note_id, precondition)
+        await service.delete_permanently(owner.owner_id, note_id, precondition)
     else:
-        await trash.trash_note(owner.owner_id, note_id, precondition)
+        await service.trash_note(owner.owner_id, note_id, precondition)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -138,7 +136,7 @@ async def delete_note(
 async def restore_note(
     note_id: uuid.UUID, owner: CurrentOwner, if_match_header: IfMatch = None
 ) -> Response:
-    note = await trash.restore_note(owner.owner_id, note_id, if_match(if_match_header))
+    note = await service.restore_note(owner.owner_id, note_id, if_match(if_match_header))
     return _with_etag(note)
 
 
@@ -170,7 +168,7 @@ async def restore_revision(
 
 @trash_router.delete("", response_model=TrashPurged)
 async def empty_trash(owner: CurrentOwner) -> TrashPurged:
-    return TrashPurged(purged=await trash.empty_trash(owner.owner_id))
+    return TrashPurged(purged=await service.empty_trash(owner.owner_id))
 
 
 transfer_router = APIRouter(prefix="/v1", tags=["notes"])
@@ -180,7 +178,8 @@ transfer_router = APIRouter(prefix="/v1", tags=["notes"])
 async def import_notes(
     request: Request, owner: CurrentOwner, settings: AppSettings, on_conflict: OnConflict = "fail"
 ) -> ImportOut:
-    lines = (await request.body()).splitlines()
-    items = importer.parse_lines(lines, max_lines=settings.import_max_lines)
-    result = await importer.import_notes(owner.owner_id, items, on_conflict)
+    body = await request.body()
+    result = await service.import_ndjson(
+        owner.owner_id, body, on_conflict, settings.import_max_lines
+    )
     return ImportOut(created=result.created, updated=result.updated, skipped=result.skipped)

@@ -1,38 +1,42 @@
 """Write side: creates, updates and revision restores go through Tortoise, and each multi-query
 write runs in one explicit transaction. Every change bumps the version and writes the matching
-revision in that same transaction (see versions.py). Trash and deletion are in trash.py."""
+revision in that same transaction (see versioning.py). Trash and deletion are in trash.py."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from tortoise import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from notes_service.cursors import CursorCodec
-from notes_service.notes import idempotency, revisions, tags
-from notes_service.notes.conditional import EntityTags
-from notes_service.notes.idempotency import IdempotencyKey, Outcome
-from notes_service.notes.models import Note
-from notes_service.notes.schemas import (
+from notes_service.contract import (
     NoteCreate,
     NoteOut,
     NoteUpdate,
     RevisionOut,
     RevisionPage,
 )
-from notes_service.notes.versions import (
-    NoteNotFound,
-    NoteTrashed,
+from notes_service.cursors import CursorCodec
+from notes_service.notes import idempotency, revisions, tags, trash
+from notes_service.notes.conditional import EntityTags
+from notes_service.notes.errors import NoteNotFound, NoteTrashed
+from notes_service.notes.idempotency import IdempotencyKey, Outcome
+from notes_service.notes.models import Note
+from notes_service.notes.sql import GET_NOTE, INSERT_NOTES
+from notes_service.notes.versioning import (
     locked,
     new_version,
     note_out,
     require_match,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from notes_service.notes.importer import ImportResult, OnConflict
 
 CONTENT_FIELDS = ("title", "body", "pinned", "archived")
 
@@ -58,31 +62,6 @@ async def _insert(
     return await insert_notes(db, owner_id, list(zip(notes, [i.tags for i in items], strict=True)))
 
 
-# New notes with revision 1 and their tags, in one statement (one round trip inside the caller's
-# transaction, whatever the number of notes). $1-$3 are the tag binds of tags.TAG_LINKS; then one
-# array per column, element i for note i. The rows are those Tortoise would write: every column
-# of `Note` (the database fills the change-feed columns), and the revision `revisions.snapshot`
-# describes. Foreign keys are checked at the end of the statement, when the notes exist.
-INSERT_NOTES = f"""
-WITH note_rows AS (
-    SELECT * FROM unnest($4::uuid[], $5::text[], $6::text[], $7::bool[], $8::bool[], $9::int[],
-                         $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::text[])
-        AS n(id, title, body, pinned, archived, version, created_at, updated_at, deleted_at,
-             tags)
-), new_notes AS (
-    INSERT INTO notes (id, owner_id, title, body, pinned, archived, version,
-                       created_at, updated_at, deleted_at)
-    SELECT id, $1, title, body, pinned, archived, version, created_at, updated_at, deleted_at
-    FROM note_rows
-), new_revisions AS (
-    INSERT INTO revisions (note_id, version, title, body, tags, pinned, archived, deleted,
-                           created_at)
-    SELECT id, version, title, body, CAST(tags AS jsonb), pinned, archived,
-           deleted_at IS NOT NULL, updated_at
-    FROM note_rows
-), {tags.TAG_LINKS}
-SELECT count(*) AS linked FROM links
-"""  # noqa: S608 (built from constants only)
 # Notes per statement: one array bind holds any number, but a huge import is kept to statements
 # of a bounded size.
 INSERT_CHUNK = 1000
@@ -141,20 +120,6 @@ async def _get(owner_id: int, note_id: uuid.UUID) -> Note:
     if note is None:
         raise NoteNotFound(note_id)
     return note
-
-
-# The hottest read of the write side: one constant statement (prepared once per connection,
-# note and tags in one round trip) instead of two QuerySets rebuilt on every request. Columns in
-# NoteOut's order, so the row serialises to the same JSON.
-GET_NOTE = """
-SELECT n.id, n.title, n.body,
-       COALESCE((SELECT array_agg(t.name ORDER BY t.name COLLATE "C")
-                 FROM note_tags nt JOIN tags t ON t.id = nt.tag_id
-                 WHERE nt.note_id = n.id), '{}') AS tags,
-       n.pinned, n.archived, n.version, n.created_at, n.updated_at, n.deleted_at
-FROM notes n
-WHERE n.id = $1 AND n.owner_id = $2
-"""
 
 
 async def get_note(owner_id: int, note_id: uuid.UUID) -> NoteOut:
@@ -230,3 +195,52 @@ async def list_revisions(
 async def get_revision(owner_id: int, note_id: uuid.UUID, version: int) -> RevisionOut:
     await _get(owner_id, note_id)
     return revisions.revision_out(await revisions.one(note_id, version))
+
+
+# The rest of the write side, behind this one entry: the trash (trash.py), the import
+# (importer.py) and Idempotency-Key records (idempotency.py) hold the work.
+
+
+async def trash_note(owner_id: int, note_id: uuid.UUID, if_match: EntityTags | None) -> None:
+    await trash.trash_note(owner_id, note_id, if_match)
+
+
+async def restore_note(owner_id: int, note_id: uuid.UUID, if_match: EntityTags | None) -> NoteOut:
+    return await trash.restore_note(owner_id, note_id, if_match)
+
+
+async def delete_permanently(
+    owner_id: int, note_id: uuid.UUID, if_match: EntityTags | None
+) -> None:
+    await trash.delete_permanently(owner_id, note_id, if_match)
+
+
+async def empty_trash(owner_id: int) -> int:
+    return await trash.empty_trash(owner_id)
+
+
+async def purge(older_than: timedelta, idempotency_ttl: timedelta) -> tuple[int, int]:
+    """Housekeeping on one schedule: notes trashed longer ago than `older_than`, and expired
+    Idempotency-Key records. The numbers of each removed."""
+    notes = await trash.purge_trash(older_than)
+    keys = await idempotency.purge_expired(idempotency_ttl)
+    return notes, keys
+
+
+def idempotency_key(
+    key: str | None, method: str, path: str, body: bytes, ttl: timedelta
+) -> IdempotencyKey | None:
+    if key is None:
+        return None
+    return IdempotencyKey(key=key, fingerprint=idempotency.fingerprint(method, path, body), ttl=ttl)
+
+
+async def import_ndjson(
+    owner_id: int, body: bytes, on_conflict: OnConflict, max_lines: int
+) -> ImportResult:
+    """An NDJSON request body, validated whole, then written in one transaction."""
+    # Imported here: the importer writes its new notes through `insert_notes` above.
+    from notes_service.notes import importer
+
+    items = importer.parse_lines(body.splitlines(), max_lines=max_lines)
+    return await importer.import_notes(owner_id, items, on_conflict)

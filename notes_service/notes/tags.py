@@ -8,58 +8,7 @@ from collections.abc import Iterable, Sequence
 
 from tortoise import BaseDBAsyncClient
 
-# Upsert the owner's tags and link them, in one statement: $1 owner id, $2 and $3 the (note id,
-# tag name) pairs. A statement that uses it starts `WITH`, may put CTEs of its own before it
-# (with more binds after $3), and ends `SELECT count(*) FROM links`.
-# - DO NOTHING, not DO UPDATE: an upsert that updates locks the shared tag rows, and every
-#   writer of a popular tag would queue on it.
-# - Names go in sorted, so two transactions that create the same new tags take their
-#   unique-index locks in the same order and cannot deadlock each other.
-# - A tag this statement creates comes from RETURNING; one that existed before the statement
-#   from its snapshot. The only tag in neither is one another transaction committed while this
-#   statement waited on it: then fewer links than pairs come back, and `link_missing` adds them
-#   with a fresh snapshot.
-TAG_LINKS = """
-wanted AS (
-    SELECT DISTINCT name FROM unnest($3::text[]) AS w(name)
-), created_tags AS (
-    INSERT INTO tags (owner_id, name)
-    SELECT $1, name FROM wanted ORDER BY name COLLATE "C"
-    ON CONFLICT (owner_id, name) DO NOTHING
-    RETURNING id, name
-), known_tags AS (
-    SELECT id, name FROM created_tags
-    UNION ALL
-    SELECT id, name FROM tags WHERE owner_id = $1 AND name IN (SELECT name FROM wanted)
-), links AS (
-    INSERT INTO note_tags (note_id, tag_id)
-    SELECT pair.note_id, known_tags.id
-    FROM unnest($2::uuid[], $3::text[]) AS pair(note_id, name)
-    JOIN known_tags USING (name)
-    RETURNING 1
-)
-"""
-
-LINK_TAGS = f"WITH {TAG_LINKS} SELECT count(*) AS linked FROM links"  # noqa: S608 (constants)
-
-LINK_MISSING = """
-INSERT INTO note_tags (note_id, tag_id)
-SELECT pair.note_id, tags.id
-FROM unnest($2::uuid[], $3::text[]) AS pair(note_id, name)
-JOIN tags ON tags.owner_id = $1 AND tags.name = pair.name
-ON CONFLICT (note_id, tag_id) DO NOTHING
-"""
-
-UNLINK_TAGS = """
-DELETE FROM note_tags
-WHERE note_id = $2
-  AND tag_id IN (SELECT id FROM tags WHERE owner_id = $1 AND name = ANY($3::text[]))
-"""
-
-TAG_NAMES = """
-SELECT tags.name FROM note_tags JOIN tags ON tags.id = note_tags.tag_id
-WHERE note_tags.note_id = $1
-"""
+from notes_service.notes.sql import LINK_MISSING, LINK_TAGS, TAG_NAMES, UNLINK_TAGS
 
 
 async def names_of(db: BaseDBAsyncClient, note_id: uuid.UUID) -> list[str]:

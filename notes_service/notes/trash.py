@@ -9,12 +9,12 @@ from datetime import timedelta
 
 from tortoise.transactions import in_transaction
 
+from notes_service.contract import NoteOut
 from notes_service.notes import tags
 from notes_service.notes.conditional import EntityTags
+from notes_service.notes.errors import NoteNotFound
 from notes_service.notes.models import Note, Revision, Tombstone
-from notes_service.notes.schemas import NoteOut
-from notes_service.notes.versions import (
-    NoteNotFound,
+from notes_service.notes.versioning import (
     locked,
     new_version,
     note_out,

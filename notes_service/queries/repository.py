@@ -4,8 +4,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from notes_service.cursors import Position, SearchPosition
+from notes_service.platform.read_db import ReadDatabase, Row
 from notes_service.queries import search_sql, sql
-from notes_service.queries.database import ReadDatabase, Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,27 +16,6 @@ class NoteFilter:
     archived: bool = False
     trashed: bool = False
     updated_after: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """Where the previous page ended. `as_of` hides notes updated after the first page was
-    served: in an updated_at sort they would move behind the cursor and show up twice."""
-
-    sort_value: datetime
-    id: uuid.UUID
-    as_of: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class SearchPosition:
-    """Where the previous search page ended, and the candidate set of that walk (see
-    `search_sql.py`): notes updated up to `as_of`, none older than `floor` when it is set."""
-
-    rank: float
-    id: uuid.UUID
-    as_of: datetime | None
-    floor: tuple[datetime, uuid.UUID] | None
 
 
 class NoteQueries:
@@ -117,7 +97,8 @@ class NoteQueries:
 
     async def stats(self, owner_id: int) -> Row:
         row = await self._db.fetch_one(sql.STATS, {"owner_id": owner_id})
-        assert row is not None  # an aggregate always yields one row
+        if row is None:  # an aggregate always yields one row
+            raise RuntimeError("the stats statement returned no row")
         return row
 
     async def changes(self, owner_id: int, after: tuple[str, int], limit: int) -> list[Row]:

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from notes_service.deps import CurrentOwner, Cursors
-from notes_service.notes.schemas import NotePage, UtcDatetime, clean_tag
-from notes_service.problems import InvalidCursor, ValidationFailed
-from notes_service.queries.repository import NoteFilter, NoteQueries, Position
+from notes_service import cursors as positions
+from notes_service.contract import NotePage, UtcDatetime, clean_tag
+from notes_service.errors import ValidationFailed
+from notes_service.queries.repository import NoteFilter, NoteQueries
+from notes_service.web.deps import CurrentOwner, Cursors
 
 router = APIRouter(prefix="/v1", tags=["queries"])
 
@@ -53,39 +52,6 @@ def page_response(request: Request, items: str, next_cursor: str | None) -> Resp
     return Response(body, media_type="application/json", headers=headers)
 
 
-def cursor_time(raw: Any) -> datetime:
-    # A cursor signed with a known (development) secret can carry any text: only an aware time
-    # that fits in UTC may reach the driver (else a naive-time error or an OverflowError).
-    value = datetime.fromisoformat(raw)
-    if value.tzinfo is None:
-        raise ValueError("naive time")
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("out of range") from None
-
-
-def _decode_position(raw: list[Any]) -> Position:
-    try:
-        sort_value, note_id, as_of = raw
-        return Position(
-            cursor_time(sort_value),
-            uuid.UUID(note_id),
-            cursor_time(as_of) if as_of is not None else None,
-        )
-    except (TypeError, ValueError, AttributeError):
-        raise InvalidCursor("The cursor is malformed") from None
-
-
-def _encode_position(
-    sort_value: datetime, note_id: uuid.UUID, sort: str, previous: Position | None
-) -> list[Any]:
-    as_of = None
-    if sort.endswith("updated_at"):
-        as_of = previous.as_of if previous and previous.as_of else datetime.now(UTC)
-    return [sort_value.isoformat(), str(note_id), as_of and as_of.isoformat()]
-
-
 @router.get("/notes", response_model=NotePage)
 async def list_notes(
     request: Request,
@@ -108,11 +74,12 @@ async def list_notes(
         trashed=trashed,
         updated_after=updated_after,
     )
-    binding = cursors.binding(route="notes", owner=owner.owner_id, sort=sort, filters=filters)
-    after = _decode_position(cursors.decode(cursor, binding)) if cursor else None
+    binding = positions.list_binding(cursors, owner.owner_id, sort, filters)
+    after = positions.decode_list(cursors, cursor, binding) if cursor else None
     page = await queries.list_page(owner.owner_id, filters, sort, limit, after)
     next_cursor = None
     if page["more"]:
-        position = _encode_position(page["last_sort"], page["last_id"], sort, after)
-        next_cursor = cursors.encode(binding, position)
+        next_cursor = positions.encode_list(
+            cursors, binding, page["last_sort"], page["last_id"], sort, after
+        )
     return page_response(request, page["items"], next_cursor)

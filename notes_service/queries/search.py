@@ -1,30 +1,27 @@
 from __future__ import annotations
 
-import math
-import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from notes_service.deps import CurrentOwner, Cursors
-from notes_service.notes.schemas import NoteOut
-from notes_service.problems import InvalidCursor, ValidationFailed
-from notes_service.queries.repository import SearchPosition
+from notes_service import cursors as positions
+from notes_service.contract import NoteOut
+from notes_service.errors import ValidationFailed
 from notes_service.queries.router import (
     Cursor,
     Limit,
     Queries,
     TagParam,
     clean_tag_filter,
-    cursor_time,
     page_response,
 )
+from notes_service.web.deps import CurrentOwner, Cursors
 
 router = APIRouter(prefix="/v1", tags=["queries"])
 
-Mode = Literal["fts", "fuzzy"]
+Mode = positions.SearchMode
 
 SEARCH_DESCRIPTION = """Full-text search (`websearch_to_tsquery` syntax: `"a phrase"`, `-word`,
 `or`) over title (weighted higher) and body; `fuzzy=true`, or no word match at all, switches to
@@ -47,26 +44,6 @@ class SearchPage(BaseModel):
     next_cursor: str | None
 
 
-def _decode(raw: list[Any]) -> tuple[Mode, SearchPosition]:
-    try:
-        # Cursors from before the rank limit carry only [mode, rank, id].
-        mode, rank, note_id, as_of, floor = raw if len(raw) == 5 else [*raw, None, None]
-        if mode not in ("fts", "fuzzy"):
-            raise ValueError(mode)
-        # Only a finite JSON number: a NaN or infinite rank has no place in the keyset.
-        if type(rank) not in (int, float) or not math.isfinite(rank):
-            raise ValueError(rank)
-        position = SearchPosition(
-            float(rank),
-            uuid.UUID(note_id),
-            cursor_time(as_of) if as_of else None,
-            (cursor_time(floor[0]), uuid.UUID(floor[1])) if floor else None,
-        )
-        return mode, position
-    except (TypeError, ValueError, IndexError, AttributeError):
-        raise InvalidCursor("The cursor is malformed") from None
-
-
 @router.get("/search", response_model=SearchPage, description=SEARCH_DESCRIPTION)
 async def search(
     request: Request,
@@ -82,13 +59,13 @@ async def search(
     if "\x00" in q or not q.strip():
         raise ValidationFailed([{"loc": ["query", "q"], "msg": "must contain text, and no NUL"}])
     tags = clean_tag_filter(tag)
-    binding = cursors.binding(route="search", owner=owner.owner_id, q=q, tags=tags, fuzzy=fuzzy)
+    binding = positions.search_binding(cursors, owner.owner_id, q, tags, fuzzy)
     mode: Mode = "fuzzy" if fuzzy else "fts"
     after = None
     # Taken before the first page is read: a note updated after it leaves the walk.
     as_of: datetime | None = datetime.now(UTC)
     if cursor:
-        mode, after = _decode(cursors.decode(cursor, binding))
+        mode, after = positions.decode_search(cursors, cursor, binding)
     page = await queries.search_page(owner.owner_id, q, tags, mode, limit, after)
     if page["candidates"] == 0 and mode == "fts" and after is None:
         mode = "fuzzy"  # nothing matched as words: tolerate typos in titles instead
@@ -100,12 +77,7 @@ async def search(
         else:
             cut = page["candidates"] >= queries.search_rank_limit
             floor = (page["oldest_ts"], page["oldest_id"]) if cut else None
-        position = [
-            mode,
-            page["last_rank"],
-            str(page["last_id"]),
-            as_of and as_of.isoformat(),
-            floor and [floor[0].isoformat(), str(floor[1])],
-        ]
-        next_cursor = cursors.encode(binding, position)
+        next_cursor = positions.encode_search(
+            cursors, binding, mode, page["last_rank"], page["last_id"], as_of, floor
+        )
     return page_response(request, page["items"], next_cursor)

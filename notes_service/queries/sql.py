@@ -13,6 +13,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from notes_service.contract import NOTE_COLUMNS
 from notes_service.queries.json_sql import (
     NOTE_JSON,
     json_array,
@@ -21,17 +22,6 @@ from notes_service.queries.json_sql import (
     json_object,
     json_string,
     json_timestamp,
-)
-
-# Tag names sorted by code point (COLLATE "C"), the order the write side returns them in.
-NOTE_TAGS = """
-COALESCE((SELECT array_agg(t.name ORDER BY t.name COLLATE "C")
-          FROM note_tags nt JOIN tags t ON t.id = nt.tag_id
-          WHERE nt.note_id = n.id), '{}') AS tags"""
-
-NOTE_COLUMNS = (
-    "n.id, n.title, n.body, n.pinned, n.archived, n.version, "
-    "n.created_at, n.updated_at, n.deleted_at, " + NOTE_TAGS
 )
 
 
@@ -281,3 +271,19 @@ LIMIT :limit
 """
 
 OWNER_ID = "SELECT id FROM owners WHERE name = CAST(:name AS text)"
+
+# The change stream (stream.py): are there changes after the position that the feed did not
+# return? Only those still behind the horizon (or committed since the read): then the stream
+# must look again soon.
+HELD_BACK = """
+WITH pos AS (
+    SELECT CAST(CAST(:after_xid AS text) AS xid8) AS xid, CAST(:after_seq AS bigint) AS seq
+)
+SELECT EXISTS (
+    SELECT 1 FROM notes n, pos
+    WHERE n.owner_id = :owner_id AND (n.change_xid, n.change_seq) > (pos.xid, pos.seq)
+) OR EXISTS (
+    SELECT 1 FROM tombstones t, pos
+    WHERE t.owner_id = :owner_id AND (t.change_xid, t.change_seq) > (pos.xid, pos.seq)
+) AS held
+"""

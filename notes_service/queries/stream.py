@@ -2,10 +2,10 @@
 
 A stream reads exactly what `GET /v1/changes` would (the same query, so the same horizon rule)
 and sends each change as an event whose id is the feed cursor after it. Between reads it holds
-no database connection: it sleeps until the worker's listener (notes_service.listener) hears a
-commit for its owner, or, while the listener is down, until a slow poll. Changes that committed
-but are held back behind the horizon (an older transaction is still open) are retried shortly,
-since the commit that releases them may belong to another owner and wake nobody here.
+no database connection: it sleeps until the worker's listener (notes_service.platform.listener)
+hears a commit for its owner, or, while the listener is down, until a slow poll. Changes that
+committed but are held back behind the horizon (an older transaction is still open) are retried
+shortly, since the commit that releases them may belong to another owner and wake nobody here.
 
 Bounded: at most NOTES_STREAM_MAX streams per worker; at most NOTES_STREAM_QUEUE_SIZE events
 waiting for a reader, who is cut off (with a final `resume` event) when it cannot take one for
@@ -24,17 +24,19 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from notes_service import auth
-from notes_service.auth import Principal
+from notes_service import cursors as positions
+from notes_service.accounts import auth
+from notes_service.accounts.auth import Principal
+from notes_service.contract import NoteOut
 from notes_service.cursors import CursorCodec
-from notes_service.deps import CurrentOwner, Cursors
-from notes_service.listener import Subscription
-from notes_service.notes.schemas import NoteOut
-from notes_service.queries.database import ReadDatabase
-from notes_service.queries.feeds import FEED_START, Change, _feed_position
+from notes_service.platform.listener import Subscription
+from notes_service.platform.read_db import ReadDatabase
+from notes_service.queries import sql
+from notes_service.queries.changes import Change
 from notes_service.queries.repository import NoteQueries
 from notes_service.queries.router import Cursor
 from notes_service.queries.stream_hub import StreamHub
+from notes_service.web.deps import CurrentOwner, Cursors
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["queries"])
@@ -45,21 +47,6 @@ HEARTBEAT = b": heartbeat\n\n"
 _RETRY_FIRST, _RETRY_MAX = 0.05, 1.0  # while changes are held back behind the horizon
 _REPLICA_RETRIES = 5
 _SETTLE = 1.0
-
-# Are there changes after the position that the feed did not return? Only those still behind
-# the horizon (or committed since the read): then the stream must look again soon.
-HELD_BACK = """
-WITH pos AS (
-    SELECT CAST(CAST(:after_xid AS text) AS xid8) AS xid, CAST(:after_seq AS bigint) AS seq
-)
-SELECT EXISTS (
-    SELECT 1 FROM notes n, pos
-    WHERE n.owner_id = :owner_id AND (n.change_xid, n.change_seq) > (pos.xid, pos.seq)
-) OR EXISTS (
-    SELECT 1 FROM tombstones t, pos
-    WHERE t.owner_id = :owner_id AND (t.change_xid, t.change_seq) > (pos.xid, pos.seq)
-) AS held
-"""
 
 
 def sse_event(event_id: str, event: str, data: str) -> bytes:
@@ -101,7 +88,7 @@ class ChangeStream(Response):
         self.codec, self.binding = codec, binding
         self.owner, self.key_hash = owner, key_hash
         self.position = position
-        self.last_id = codec.encode(binding, list(position))
+        self.last_id = positions.encode_feed(codec, binding, position)
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         # Counts events queued and not yet sent; heartbeats and the end take no slot.
         self.space = asyncio.Semaphore(self.settings.stream_queue_size)
@@ -162,7 +149,7 @@ class ChangeStream(Response):
             woken = subscription.wake.is_set()
             subscription.wake.clear()  # before reading: a commit heard meanwhile wakes again
             delivered = await self._catch_up()
-            held = await self.read_db.fetch_one(HELD_BACK, self._position_values())
+            held = await self.read_db.fetch_one(sql.HELD_BACK, self._position_values())
             if delivered:
                 lag_retries = 0
             elif replica and woken:
@@ -193,7 +180,7 @@ class ChangeStream(Response):
             rows = await self.queries.changes(self.owner.owner_id, self.position, PAGE + 1)
             for row in rows[:PAGE]:
                 position = (row["change_xid"], row["change_seq"])
-                event_id = self.codec.encode(self.binding, list(position))
+                event_id = positions.encode_feed(self.codec, self.binding, position)
                 event = sse_event(event_id, "change", change_entry(row).model_dump_json())
                 try:
                     async with asyncio.timeout(self.settings.stream_send_timeout):
@@ -284,9 +271,9 @@ async def change_stream(
     cursor: Cursor = None,
     last_event_id: Annotated[str | None, Header(max_length=1024)] = None,
 ) -> Response:
-    binding = cursors.binding(route="changes", owner=owner.owner_id)
+    binding = positions.feed_binding(cursors, owner.owner_id)
     start = last_event_id or cursor
-    position = _feed_position(cursors.decode(start, binding)) if start else FEED_START
+    position = positions.decode_feed(cursors, start, binding) if start else positions.FEED_START
     hub: StreamHub = request.app.state.streams
     hub.reserve()
     read_db: ReadDatabase = request.app.state.read_db

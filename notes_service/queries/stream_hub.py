@@ -10,9 +10,9 @@ from types import FrameType
 
 from prometheus_client import Gauge
 
-from notes_service.listener import Listener
-from notes_service.problems import ServiceUnavailable
-from notes_service.settings import Settings
+from notes_service.errors import ServiceUnavailable
+from notes_service.platform.listener import Listener
+from notes_service.platform.settings import Settings
 
 
 class StreamHub:

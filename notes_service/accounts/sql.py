@@ -1,0 +1,9 @@
+"""The accounts' raw SQL (the rest goes through the Tortoise models)."""
+
+from __future__ import annotations
+
+# One constant statement (prepared once per connection), not a QuerySet rebuilt per request.
+LOOKUP_KEY = """
+SELECT k.id, k.owner_id, o.name FROM api_keys k JOIN owners o ON o.id = k.owner_id
+WHERE k.key_hash = $1 AND k.revoked_at IS NULL
+"""

@@ -1,0 +1,105 @@
+"""The error hierarchy every layer raises: each error carries its HTTP status and its problem
+`type` (`urn:notes-service:problem:<slug>`). web/problems.py renders them as RFC 9457 documents;
+nothing here knows about the web framework."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class AppError(Exception):
+    status: int = 500
+    slug: str = "internal"
+    title: str = "Internal server error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.detail = detail or self.title
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+        super().__init__(self.detail)
+
+
+class BadRequest(AppError):
+    status, slug, title = 400, "bad-request", "Bad request"
+
+
+class InvalidCursor(BadRequest):
+    slug, title = "invalid-cursor", "Invalid cursor"
+
+    def __init__(self, detail: str = "The cursor is malformed") -> None:
+        super().__init__(detail)
+
+
+class InvalidJson(BadRequest):
+    slug, title = "invalid-json", "Malformed JSON"
+
+
+class Unauthorized(AppError):
+    status, slug, title = 401, "unauthorized", "Missing or invalid API key"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class NotFound(AppError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class MethodNotAllowed(AppError):
+    status, slug, title = 405, "method-not-allowed", "Method not allowed"
+
+
+class Conflict(AppError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class PreconditionFailed(AppError):
+    status, slug, title = 412, "precondition-failed", "Precondition failed"
+
+
+class PayloadTooLarge(AppError):
+    status, slug, title = 413, "payload-too-large", "Request body too large"
+
+
+class UnsupportedMediaType(AppError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class ValidationFailed(AppError):
+    status, slug, title = 422, "validation", "Request validation failed"
+
+    def __init__(self, errors: Sequence[Mapping[str, Any]], detail: str | None = None) -> None:
+        super().__init__(detail, extra={"errors": list(errors)})
+
+
+class IdempotencyKeyInFlight(Conflict):
+    slug, title = "idempotency-in-flight", "A request with this Idempotency-Key is in flight"
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    slug, title = "idempotency-key-reused", "The Idempotency-Key was used with another request"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__([{"loc": ["header", "Idempotency-Key"], "msg": detail}], detail)
+
+
+class ServiceUnavailable(AppError):
+    status, slug, title = 503, "unavailable", "Service temporarily unavailable"
+
+    def __init__(self, detail: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class DatabaseTimeout(ServiceUnavailable):
+    slug, title = "database-timeout", "The database did not answer in time"
+
+
+class InternalError(AppError):
+    status, slug, title = 500, "internal", "Internal server error"
