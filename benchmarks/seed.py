@@ -182,6 +182,9 @@ async def seed(url: str, bench_owner: int, total: int) -> SeedReport:
 
         await conn.execute("SET synchronous_commit = off; SET maintenance_work_mem = '512MB'")
         async with conn.transaction():
+            # The announcing triggers are deferred to commit; re-creating the indexes below in
+            # the same transaction needs them fired already.
+            await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
             others = [
                 await conn.fetchval(
                     "INSERT INTO owners (name, created_at) VALUES ($1, now()) RETURNING id",
