@@ -63,6 +63,8 @@ async def _insert(
 # array per column, element i for note i. The rows are those Tortoise would write: every column
 # of `Note` (the database fills the change-feed columns), and the revision `revisions.snapshot`
 # describes. Foreign keys are checked at the end of the statement, when the notes exist.
+# `tag_names` (the row's copy of its links) comes from the same JSON as the revision's tags:
+# the distinct names sorted by code point (`tag_names_of`), in that order.
 INSERT_NOTES = f"""
 WITH note_rows AS (
     SELECT * FROM unnest($4::uuid[], $5::text[], $6::text[], $7::bool[], $8::bool[], $9::int[],
@@ -71,8 +73,10 @@ WITH note_rows AS (
              tags)
 ), new_notes AS (
     INSERT INTO notes (id, owner_id, title, body, pinned, archived, version,
-                       created_at, updated_at, deleted_at)
-    SELECT id, $1, title, body, pinned, archived, version, created_at, updated_at, deleted_at
+                       created_at, updated_at, deleted_at, tag_names)
+    SELECT id, $1, title, body, pinned, archived, version, created_at, updated_at, deleted_at,
+           ARRAY(SELECT e FROM jsonb_array_elements_text(CAST(tags AS jsonb))
+                     WITH ORDINALITY AS x(e, k) ORDER BY k)
     FROM note_rows
 ), new_revisions AS (
     INSERT INTO revisions (note_id, version, title, body, tags, pinned, archived, deleted,
@@ -105,7 +109,7 @@ async def insert_notes(
             [note.created_at for note, _ in chunk],
             [note.updated_at for note, _ in chunk],
             [note.deleted_at for note, _ in chunk],
-            [orjson.dumps(list(names)).decode() for _, names in chunk],
+            [orjson.dumps(tags.tag_names_of(names)).decode() for _, names in chunk],
         ]
         _, rows = await db.execute_query(INSERT_NOTES, [owner_id, *pairs, *columns])
         await tags.link_missing(db, owner_id, pairs, rows[0]["linked"])
@@ -143,14 +147,11 @@ async def _get(owner_id: int, note_id: uuid.UUID) -> Note:
     return note
 
 
-# The hottest read of the write side: one constant statement (prepared once per connection,
-# note and tags in one round trip) instead of two QuerySets rebuilt on every request. Columns in
-# NoteOut's order, so the row serialises to the same JSON.
+# The hottest read of the write side: one constant statement (prepared once per connection;
+# the tags are the row's own copy, `tag_names`) instead of two QuerySets rebuilt on every
+# request. Columns in NoteOut's order, so the row serialises to the same JSON.
 GET_NOTE = """
-SELECT n.id, n.title, n.body,
-       COALESCE((SELECT array_agg(t.name ORDER BY t.name COLLATE "C")
-                 FROM note_tags nt JOIN tags t ON t.id = nt.tag_id
-                 WHERE nt.note_id = n.id), '{}') AS tags,
+SELECT n.id, n.title, n.body, n.tag_names AS tags,
        n.pinned, n.archived, n.version, n.created_at, n.updated_at, n.deleted_at
 FROM notes n
 WHERE n.id = $1 AND n.owner_id = $2

@@ -62,6 +62,12 @@ WHERE note_tags.note_id = $1
 """
 
 
+def tag_names_of(names: Iterable[str]) -> list[str]:
+    """`notes.tag_names` for these tags: distinct, sorted by code point (Python's `str` order is
+    PostgreSQL's COLLATE "C" order for UTF-8), as every response lists them."""
+    return sorted(set(names))
+
+
 async def names_of(db: BaseDBAsyncClient, note_id: uuid.UUID) -> list[str]:
     _, rows = await db.execute_query(TAG_NAMES, [note_id])
     return sorted(row["name"] for row in rows)

@@ -66,11 +66,9 @@ def json_array(items_expr: str, order_by: str) -> str:
     return f"('[' || coalesce(string_agg({items_expr}, ',' ORDER BY {order_by}), '') || ']')"
 
 
-# A note's tags, sorted by code point (COLLATE "C"), the order the write side returns them in.
-NOTE_TAGS_JSON = """coalesce((
-    SELECT CAST(array_to_json(array_agg(t.name ORDER BY t.name COLLATE "C")) AS text)
-    FROM note_tags nt JOIN tags t ON t.id = nt.tag_id
-    WHERE nt.note_id = n.id), '[]')"""
+# A note's tags, sorted by code point (COLLATE "C"), the order the write side returns them in:
+# the row's own copy (`notes.tag_names`, kept by the write side), not a look-up in note_tags.
+NOTE_TAGS_JSON = "CAST(array_to_json(n.tag_names) AS text)"
 
 # `NoteOut` of the note aliased `n`, in the model's field order.
 NOTE_FIELDS: tuple[tuple[str, str], ...] = (

@@ -23,11 +23,9 @@ from notes_service.queries.json_sql import (
     json_timestamp,
 )
 
-# Tag names sorted by code point (COLLATE "C"), the order the write side returns them in.
-NOTE_TAGS = """
-COALESCE((SELECT array_agg(t.name ORDER BY t.name COLLATE "C")
-          FROM note_tags nt JOIN tags t ON t.id = nt.tag_id
-          WHERE nt.note_id = n.id), '{}') AS tags"""
+# Tag names sorted by code point (COLLATE "C"), the order the write side returns them in (the
+# row's copy, `notes.tag_names`; '{}' where a LEFT JOIN found no note).
+NOTE_TAGS = "COALESCE(n.tag_names, '{}') AS tags"
 
 NOTE_COLUMNS = (
     "n.id, n.title, n.body, n.pinned, n.archived, n.version, "
@@ -68,7 +66,7 @@ def tag_filter(p: Params) -> str:
 
 # The columns a page carries from its scan to the JSON built for it.
 PAGE_COLUMNS = (
-    "n.id, n.title, n.body, n.pinned, n.archived, n.version, "
+    "n.id, n.title, n.body, n.tag_names, n.pinned, n.archived, n.version, "
     "n.created_at, n.updated_at, n.deleted_at"
 )
 
@@ -231,7 +229,7 @@ WITH changed AS (
     WHERE n.owner_id = $1 AND n.change_xid < pg_snapshot_xmin(pg_current_snapshot())
       AND (n.change_xid, n.change_seq) > (CAST(CAST($2 AS text) AS xid8), CAST($3 AS bigint))
     UNION ALL
-    SELECT t.change_xid, t.change_seq, true, t.id, NULL, NULL, NULL, NULL, t.version,
+    SELECT t.change_xid, t.change_seq, true, t.id, NULL, NULL, NULL, NULL, NULL, t.version,
            NULL, NULL, NULL
     FROM tombstones t
     WHERE t.owner_id = $1 AND t.change_xid < pg_snapshot_xmin(pg_current_snapshot())
