@@ -33,13 +33,13 @@ def json_int(expr: str) -> str:
 
 def json_timestamp(expr: str) -> str:
     """RFC 3339 in UTC as pydantic prints it: `Z`, and microseconds only when there are any.
-    The colons are quoted literals (`":"`): a bare `:MI` would read as a variable to pgbench,
-    which replays these statements in the benchmark."""
-    utc = f"({expr} AT TIME ZONE 'UTC')"
+    One `to_char` with microseconds, whose only `.000000Z` (a whole second) is then cut: cheaper
+    than choosing the format per value (~5% of the list page statement's CPU). The colons are
+    quoted literals (`":"`): a bare `:MI` would read as a variable to pgbench, which replays
+    these statements in the benchmark."""
     return (
-        f"""to_char({utc}, CASE WHEN date_trunc('second', {utc}) = {utc} """
-        """THEN '\\"YYYY-MM-DD"T"HH24":"MI":"SS"Z\\"' """
-        """ELSE '\\"YYYY-MM-DD"T"HH24":"MI":"SS.US"Z\\"' END)"""
+        f"""replace(to_char(({expr} AT TIME ZONE 'UTC'), """
+        """'\\"YYYY-MM-DD"T"HH24":"MI":"SS.US"Z\\"'), '.000000Z', 'Z')"""
     )
 
 
