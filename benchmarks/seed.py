@@ -41,7 +41,7 @@ TAGS_PER_OWNER = 16
 
 NOTE_COLUMNS = {
     "id", "owner_id", "title", "body", "pinned", "archived", "version",
-    "created_at", "updated_at", "deleted_at",
+    "created_at", "updated_at", "deleted_at", "tag_names",
 }  # fmt: skip
 
 # $1 words, $2 bench owner id, $3 other owner ids, $4 number of notes, $5 the rare word.
@@ -69,6 +69,24 @@ FROM generate_series(1, $4) AS i,
                      TIMESTAMPTZ '2025-01-01 00:00:00+00' + make_interval(secs => i * 15)
                        AS created) AS c
 """
+
+# `notes.tag_names` (migration 6), the row's copy of the links INSERT_NOTE_TAGS makes below:
+# the same two names, sorted by code point as the write side stores them.
+NOTE_TAG_NAMES = """,
+       CASE WHEN i % 10 = 0 THEN CAST('{}' AS text[])
+            ELSE ARRAY(SELECT x FROM unnest(ARRAY['t' || (i % 8), 't' || (8 + (i / 8) % 8)]) AS x
+                       ORDER BY x COLLATE "C") END"""
+
+
+def insert_notes_sql(tag_names: bool) -> str:
+    if not tag_names:
+        return INSERT_NOTES
+    return INSERT_NOTES.replace("deleted_at)\nSELECT", "deleted_at, tag_names)\nSELECT", 1).replace(
+        "       NULL\nFROM generate_series",
+        "       NULL" + NOTE_TAG_NAMES + "\nFROM generate_series",
+        1,
+    )
+
 
 # Two tags per bench note: one of t0..t7 and one of t8..t15.
 INSERT_TAGS = "INSERT INTO tags (name, owner_id) SELECT 't' || k, $1 FROM generate_series(0, 15) k"
@@ -195,7 +213,8 @@ async def seed(url: str, bench_owner: int, total: int) -> SeedReport:
             indexes = await conn.fetch(SECONDARY_INDEXES)
             for row in indexes:
                 await conn.execute(f'DROP INDEX "{row["relname"]}"')
-            await conn.execute(INSERT_NOTES, WORDS, bench_owner, others, total, RARE_WORD)
+            insert = insert_notes_sql(tagged and "tag_names" in notes)
+            await conn.execute(insert, WORDS, bench_owner, others, total, RARE_WORD)
             for row in indexes:
                 await conn.execute(row["pg_get_indexdef"])
             if tagged:

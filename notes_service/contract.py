@@ -185,10 +185,9 @@ class NoteOut(BaseModel):
 
 # `NoteOut` as columns of the note aliased `n`, in the model's field order (a row of them
 # serialises to its JSON), for the SQL of both sides. Tags sorted by code point (COLLATE "C"),
-# the order every response lists them in.
-NOTE_TAGS = """COALESCE((SELECT array_agg(t.name ORDER BY t.name COLLATE "C")
-                 FROM note_tags nt JOIN tags t ON t.id = nt.tag_id
-                 WHERE nt.note_id = n.id), '{}')"""
+# the order every response lists them in: the row's own copy of its links, `notes.tag_names`,
+# which the write side keeps ('{}' where a LEFT JOIN found no note).
+NOTE_TAGS = "COALESCE(n.tag_names, '{}')"
 NOTE_COLUMNS = (
     f"n.id, n.title, n.body, {NOTE_TAGS} AS tags, n.pinned, n.archived, n.version, "
     "n.created_at, n.updated_at, n.deleted_at"

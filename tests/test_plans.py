@@ -24,13 +24,16 @@ from tests.factories import owner_with_key
 
 # 4,000 notes per owner; "common" is in every other note, "rare" in one in a thousand.
 SEED = """
-INSERT INTO notes (id, owner_id, title, body, pinned, archived, version, created_at, updated_at)
-SELECT gen_random_uuid(), o.id, 'note ' || g,
+INSERT INTO notes (id, owner_id, title, body, pinned, archived, version, created_at, updated_at,
+                   tag_names)
+SELECT s.id, s.owner_id, 'note ' || g,
        'body of note ' || g || CASE WHEN g % 2 = 0 THEN ' common' ELSE '' END
                             || CASE WHEN g % 1000 = 7 THEN ' rare' ELSE '' END,
        g % 10 = 0, g % 7 = 0, 1,
-       now() - g * interval '1 minute', now() - (g % 500) * interval '1 second'
-FROM generate_series(1, 4000) AS g, owners o;
+       now() - g * interval '1 minute', now() - (g % 500) * interval '1 second',
+       ARRAY['tag' || (1 + abs(hashtext(s.id::text)) % 8)]
+FROM (SELECT gen_random_uuid() AS id, o.id AS owner_id, g
+      FROM generate_series(1, 4000) AS g, owners o) AS s;
 INSERT INTO tags (owner_id, name) SELECT o.id, 'tag' || k FROM owners o, generate_series(1, 8) k;
 INSERT INTO note_tags (note_id, tag_id)
 SELECT n.id, t.id FROM notes n JOIN tags t ON t.owner_id = n.owner_id

@@ -4,6 +4,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
+from tortoise.contrib.postgres.fields import ArrayField
 from tortoise.models import Model
 
 if TYPE_CHECKING:  # only the annotations: Tortoise must discover Owner in accounts.models alone
@@ -23,6 +24,12 @@ class Note(Model):
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
     deleted_at = fields.DatetimeField(null=True)
+    # The note's tag names, sorted by code point (COLLATE "C"): a copy of its `note_tags` links
+    # that the write side keeps equal in the same transaction (service.insert_notes,
+    # versions.new_version), so that a list page reads its tags from the row it already has
+    # instead of 20 look-ups in note_tags (the page statement at ~0.55x the cost). Tag filters
+    # and counts still read `note_tags`. Not `tags`: the relation below has that name.
+    tag_names: list[str] = ArrayField(element_type="text", default=list)
     tags: fields.ManyToManyRelation[Tag] = fields.ManyToManyField(
         "models.Tag",
         related_name="notes",

@@ -84,7 +84,7 @@ async def insert_notes(
             [note.created_at for note, _ in chunk],
             [note.updated_at for note, _ in chunk],
             [note.deleted_at for note, _ in chunk],
-            [orjson.dumps(list(names)).decode() for _, names in chunk],
+            [orjson.dumps(tags.tag_names_of(names)).decode() for _, names in chunk],
         ]
         _, rows = await db.execute_query(INSERT_NOTES, [owner_id, *pairs, *columns])
         await tags.link_missing(db, owner_id, pairs, rows[0]["linked"])

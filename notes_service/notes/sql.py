@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from notes_service.contract import NOTE_COLUMNS
 
-# The hottest read of the write side: one constant statement (prepared once per connection,
-# note and tags in one round trip) instead of two QuerySets rebuilt on every request. Columns in
+# The hottest read of the write side: one constant statement (prepared once per connection;
+# the tags are the row's own copy, `tag_names`) instead of two QuerySets rebuilt on every request. Columns in
 # NoteOut's order, so the row serialises to the same JSON.
 GET_NOTE = f"""
 SELECT {NOTE_COLUMNS}
@@ -72,6 +72,8 @@ WHERE note_tags.note_id = $1
 # array per column, element i for note i. The rows are those Tortoise would write: every column
 # of `Note` (the database fills the change-feed columns), and the revision `revisions.snapshot`
 # describes. Foreign keys are checked at the end of the statement, when the notes exist.
+# `tag_names` (the row's copy of its links) comes from the same JSON as the revision's tags:
+# the distinct names sorted by code point (`tag_names_of`), in that order.
 INSERT_NOTES = f"""
 WITH note_rows AS (
     SELECT * FROM unnest($4::uuid[], $5::text[], $6::text[], $7::bool[], $8::bool[], $9::int[],
@@ -80,8 +82,10 @@ WITH note_rows AS (
              tags)
 ), new_notes AS (
     INSERT INTO notes (id, owner_id, title, body, pinned, archived, version,
-                       created_at, updated_at, deleted_at)
-    SELECT id, $1, title, body, pinned, archived, version, created_at, updated_at, deleted_at
+                       created_at, updated_at, deleted_at, tag_names)
+    SELECT id, $1, title, body, pinned, archived, version, created_at, updated_at, deleted_at,
+           ARRAY(SELECT e FROM jsonb_array_elements_text(CAST(tags AS jsonb))
+                     WITH ORDINALITY AS x(e, k) ORDER BY k)
     FROM note_rows
 ), new_revisions AS (
     INSERT INTO revisions (note_id, version, title, body, tags, pinned, archived, deleted,

@@ -11,6 +11,12 @@ from tortoise import BaseDBAsyncClient
 from notes_service.notes.sql import LINK_MISSING, LINK_TAGS, TAG_NAMES, UNLINK_TAGS
 
 
+def tag_names_of(names: Iterable[str]) -> list[str]:
+    """`notes.tag_names` for these tags: distinct, sorted by code point (Python's `str` order is
+    PostgreSQL's COLLATE "C" order for UTF-8), as every response lists them."""
+    return sorted(set(names))
+
+
 async def names_of(db: BaseDBAsyncClient, note_id: uuid.UUID) -> list[str]:
     _, rows = await db.execute_query(TAG_NAMES, [note_id])
     return sorted(row["name"] for row in rows)

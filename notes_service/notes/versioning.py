@@ -66,7 +66,12 @@ async def new_version(
         setattr(note, field, value)
     note.version += 1
     note.updated_at = now or utcnow()
-    await note.save(update_fields=[*changes, "version", "updated_at"])
+    copied: list[str] = []
+    if new_tags is not None:
+        # The row's copy of its links changes with them, in this transaction, under the row lock.
+        note.tag_names = tags.tag_names_of(new_tags)
+        copied = ["tag_names"]
+    await note.save(update_fields=[*changes, *copied, "version", "updated_at"])
     if new_tags is not None:
         await tags.replace(db, note.owner_id, note.id, current_tags, new_tags)
     tag_names = current_tags if new_tags is None else new_tags

@@ -33,13 +33,13 @@ def json_int(expr: str) -> str:
 
 def json_timestamp(expr: str) -> str:
     """RFC 3339 in UTC as pydantic prints it: `Z`, and microseconds only when there are any.
-    The colons are quoted literals (`":"`): a bare `:MI` would read as a variable to pgbench,
-    which replays these statements in the benchmark."""
-    utc = f"({expr} AT TIME ZONE 'UTC')"
+    One `to_char` with microseconds, whose only `.000000Z` (a whole second) is then cut: cheaper
+    than choosing the format per value (~5% of the list page statement's CPU). The colons are
+    quoted literals (`":"`): a bare `:MI` would read as a variable to pgbench, which replays
+    these statements in the benchmark."""
     return (
-        f"""to_char({utc}, CASE WHEN date_trunc('second', {utc}) = {utc} """
-        """THEN '\\"YYYY-MM-DD"T"HH24":"MI":"SS"Z\\"' """
-        """ELSE '\\"YYYY-MM-DD"T"HH24":"MI":"SS.US"Z\\"' END)"""
+        f"""replace(to_char(({expr} AT TIME ZONE 'UTC'), """
+        """'\\"YYYY-MM-DD"T"HH24":"MI":"SS.US"Z\\"'), '.000000Z', 'Z')"""
     )
 
 
@@ -66,11 +66,9 @@ def json_array(items_expr: str, order_by: str) -> str:
     return f"('[' || coalesce(string_agg({items_expr}, ',' ORDER BY {order_by}), '') || ']')"
 
 
-# A note's tags, sorted by code point (COLLATE "C"), the order the write side returns them in.
-NOTE_TAGS_JSON = """coalesce((
-    SELECT CAST(array_to_json(array_agg(t.name ORDER BY t.name COLLATE "C")) AS text)
-    FROM note_tags nt JOIN tags t ON t.id = nt.tag_id
-    WHERE nt.note_id = n.id), '[]')"""
+# A note's tags, sorted by code point (COLLATE "C"), the order the write side returns them in:
+# the row's own copy (`notes.tag_names`, kept by the write side), not a look-up in note_tags.
+NOTE_TAGS_JSON = "CAST(array_to_json(n.tag_names) AS text)"
 
 # `NoteOut` of the note aliased `n`, in the model's field order.
 NOTE_FIELDS: tuple[tuple[str, str], ...] = (

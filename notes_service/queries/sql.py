@@ -58,7 +58,7 @@ def tag_filter(p: Params) -> str:
 
 # The columns a page carries from its scan to the JSON built for it.
 PAGE_COLUMNS = (
-    "n.id, n.title, n.body, n.pinned, n.archived, n.version, "
+    "n.id, n.title, n.body, n.tag_names, n.pinned, n.archived, n.version, "
     "n.created_at, n.updated_at, n.deleted_at"
 )
 
@@ -221,7 +221,7 @@ WITH changed AS (
     WHERE n.owner_id = $1 AND n.change_xid < pg_snapshot_xmin(pg_current_snapshot())
       AND (n.change_xid, n.change_seq) > (CAST(CAST($2 AS text) AS xid8), CAST($3 AS bigint))
     UNION ALL
-    SELECT t.change_xid, t.change_seq, true, t.id, NULL, NULL, NULL, NULL, t.version,
+    SELECT t.change_xid, t.change_seq, true, t.id, NULL, NULL, NULL, NULL, NULL, t.version,
            NULL, NULL, NULL
     FROM tombstones t
     WHERE t.owner_id = $1 AND t.change_xid < pg_snapshot_xmin(pg_current_snapshot())
