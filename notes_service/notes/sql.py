@@ -6,8 +6,8 @@ from __future__ import annotations
 from notes_service.contract import NOTE_COLUMNS
 
 # The hottest read of the write side: one constant statement (prepared once per connection;
-# the tags are the row's own copy, `tag_names`) instead of two QuerySets rebuilt on every request. Columns in
-# NoteOut's order, so the row serialises to the same JSON.
+# the tags are the row's own copy, `tag_names`) instead of two QuerySets rebuilt on every
+# request. Columns in NoteOut's order, so the row serialises to the same JSON.
 GET_NOTE = f"""
 SELECT {NOTE_COLUMNS}
 FROM notes n
