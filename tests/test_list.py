@@ -294,3 +294,23 @@ async def test_bad_tag_filters_get_422(client: httpx.AsyncClient, tag: str) -> N
         response = await client.get(path, params=params | {"tag": tag}, headers=await api_key())
         assert response.status_code == 422, path
         assert response.json()["errors"][0]["loc"] == ["query", "tag", 0]
+
+
+async def test_the_link_of_a_later_page_keeps_the_filters_and_replaces_the_cursor(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = await api_key()
+    for i in range(5):
+        await create_note(client, headers, title=f"n{i}", tags=["a&b", "é"])
+    params: dict[str, Any] = {"limit": 2, "sort": "created_at", "tag": ["a&b", "é"]}
+    first = await client.get("/v1/notes", params=params, headers=headers)
+    second = await client.get(
+        "/v1/notes", params={**params, "cursor": first.json()["next_cursor"]}, headers=headers
+    )
+    link = second.headers["link"]
+    url = httpx.URL(link[link.index("<") + 1 : link.index(">")])
+    assert url.path == "/v1/notes"
+    assert url.params.get_list("tag") == ["a&b", "é"]
+    assert url.params.get_list("cursor") == [second.json()["next_cursor"]]
+    third = (await client.get(str(url), headers=headers)).json()
+    assert [n["title"] for n in third["items"]] == ["n4"]
