@@ -273,15 +273,3 @@ async def wait_for_idle(url: str, within: float = 60.0) -> None:
             await asyncio.sleep(0.2)
     finally:
         await conn.close()
-
-
-async def set_plan_cache_mode(admin_url: str, name: str, mode: str | None) -> None:
-    """Set (or with None, reset) the database default of `plan_cache_mode`; new sessions see it."""
-    conn = await asyncpg.connect(admin_url)
-    try:
-        if mode is None:
-            await conn.execute(f'ALTER DATABASE "{name}" RESET plan_cache_mode')
-        else:
-            await conn.execute(f"ALTER DATABASE \"{name}\" SET plan_cache_mode = '{mode}'")
-    finally:
-        await conn.close()

@@ -13,7 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.servers import Service, cli_key, service, until
+from tests.servers import Service, cli_key, gauge, service, until
 from tests.sse import Event, Events, open_stream, stream_client
 from tests.test_listener import kill_listeners, listener_pids
 
@@ -61,13 +61,6 @@ async def feed(
 
 def titles(events: list[Event]) -> list[str]:
     return [e.json()["note"]["title"] for e in events]
-
-
-async def gauge(client: httpx.AsyncClient, name: str) -> float:
-    for line in (await client.get("/metrics")).text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"no metric {name}")
 
 
 async def test_a_change_arrives_within_a_second_and_matches_the_feed(

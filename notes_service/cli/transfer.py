@@ -61,7 +61,8 @@ async def export_owner(settings: Settings, owner: str, revisions: bool) -> int:
         out = sys.stdout.buffer
         async for line in export_lines(queries, row["id"], revisions):
             out.write(line)
-            progress.advance()
+            if line.endswith(b"\n"):  # with --revisions a note comes in several pieces
+                progress.advance()
         out.flush()
         progress.close()
         return 0

@@ -26,7 +26,7 @@ class Note(Model):
     deleted_at = fields.DatetimeField(null=True)
     # The note's tag names, sorted by code point (COLLATE "C"): a copy of its `note_tags` links
     # that the write side keeps equal in the same transaction (service.insert_notes,
-    # versions.new_version), so that a list page reads its tags from the row it already has
+    # versioning.new_version), so that a list page reads its tags from the row it already has
     # instead of 20 look-ups in note_tags (the page statement at ~0.55x the cost). Tag filters
     # and counts still read `note_tags`. Not `tags`: the relation below has that name.
     tag_names: list[str] = ArrayField(element_type="text", default=list)
@@ -51,7 +51,7 @@ class Tag(Model):
     owner: fields.ForeignKeyRelation[Owner] = fields.ForeignKeyField(
         "models.Owner", related_name="tags", on_delete=fields.CASCADE
     )
-    # Stored normalised (see schemas.clean_tag), so equality here is equality of tags.
+    # Stored normalised (see contract.clean_tag), so equality here is equality of tags.
     name = fields.CharField(max_length=50)
 
     owner_id: int

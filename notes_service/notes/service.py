@@ -122,13 +122,6 @@ async def _get(owner_id: int, note_id: uuid.UUID) -> Note:
     return note
 
 
-async def get_note(owner_id: int, note_id: uuid.UUID) -> NoteOut:
-    rows = await Note._meta.db.execute_query_dict(GET_NOTE, [note_id, owner_id])
-    if not rows:
-        raise NoteNotFound(note_id)
-    return NoteOut.model_validate(rows[0])
-
-
 async def get_note_json(owner_id: int, note_id: uuid.UUID) -> tuple[bytes, int]:
     """The note as its JSON body (what `NoteOut.model_dump_json()` gives), and its version:
     the row goes straight to orjson, with no model in between."""

@@ -8,7 +8,7 @@ compilation and row wrapping: they run on the pool connection's asyncpg `raw_con
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import databases
@@ -79,8 +79,3 @@ class ReadDatabase:
     async def fetch_one(self, sql: str, values: Mapping[str, Any]) -> Row | None:
         row = await self._db.fetch_one(sql, dict(values))
         return None if row is None else row._mapping
-
-    async def iterate(self, sql: str, values: Mapping[str, Any]) -> AsyncIterator[Row]:
-        """Rows from a server-side cursor: memory stays flat however many rows there are."""
-        async for row in self._db.iterate(sql, dict(values)):
-            yield row._mapping  # type: ignore[attr-defined]

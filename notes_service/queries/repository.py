@@ -105,6 +105,12 @@ class NoteQueries:
         values = {"owner_id": owner_id, "after_xid": after[0], "after_seq": after[1]}
         return await self._db.fetch_all(sql.CHANGES, values | {"limit": limit})
 
+    async def held_back(self, owner_id: int, after: tuple[str, int]) -> bool:
+        """Are there changes after `after` that the feed did not return (behind the horizon)?"""
+        values = {"owner_id": owner_id, "after_xid": after[0], "after_seq": after[1]}
+        row = await self._db.fetch_one(sql.HELD_BACK, values)
+        return bool(row and row["held"])
+
     async def export_notes(
         self, owner_id: int, after: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> list[Row]:

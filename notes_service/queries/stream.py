@@ -31,7 +31,6 @@ from notes_service.contract import NoteOut
 from notes_service.cursors import CursorCodec
 from notes_service.platform.listener import Subscription
 from notes_service.platform.read_db import ReadDatabase
-from notes_service.queries import sql
 from notes_service.queries.changes import Change
 from notes_service.queries.repository import NoteQueries
 from notes_service.queries.router import Cursor
@@ -84,7 +83,7 @@ class ChangeStream(Response):
         # Endless: no content-length (Response would say 0), so the body goes out chunked.
         self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
         self.hub, self.settings = hub, hub.settings
-        self.read_db, self.queries = read_db, NoteQueries(read_db)
+        self.queries = NoteQueries(read_db)
         self.codec, self.binding = codec, binding
         self.owner, self.key_hash = owner, key_hash
         self.position = position
@@ -133,7 +132,7 @@ class ChangeStream(Response):
         listener, retry, lag_retries = self.hub.listener, 0.0, 0
         # The first wait is short: a writer that checked `live_owners` at its commit just before
         # this stream registered its owner commits unannounced (migration live_owners_notify).
-        settle: float | None = _SETTLE
+        first_wait = True
         # A replica may not have replayed a commit yet when its NOTIFY (from the primary) wakes
         # us: then a wake that finds nothing is retried a few times, with backoff.
         replica = self.settings.read_database_url is not None
@@ -149,30 +148,23 @@ class ChangeStream(Response):
             woken = subscription.wake.is_set()
             subscription.wake.clear()  # before reading: a commit heard meanwhile wakes again
             delivered = await self._catch_up()
-            held = await self.read_db.fetch_one(sql.HELD_BACK, self._position_values())
+            held = await self.queries.held_back(self.owner.owner_id, self.position)
             if delivered:
                 lag_retries = 0
             elif replica and woken:
                 lag_retries = _REPLICA_RETRIES
-            if (held and held["held"]) or lag_retries:
+            if held or lag_retries:
                 lag_retries = max(lag_retries - 1, 0)
                 retry = min(max(retry * 2, _RETRY_FIRST), _RETRY_MAX)
             else:
                 retry = 0.0
             timeout = retry or (None if listener.up else self.settings.stream_poll_interval)
-            if settle is not None:
-                timeout, settle = min(timeout or settle, settle), None
+            if first_wait:
+                timeout, first_wait = min(timeout or _SETTLE, _SETTLE), False
             # asyncio.timeout, not wait_for: no extra task per wait (idle streams cost ~nothing).
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
                     await subscription.wake.wait()
-
-    def _position_values(self) -> dict[str, object]:
-        return {
-            "owner_id": self.owner.owner_id,
-            "after_xid": self.position[0],
-            "after_seq": self.position[1],
-        }
 
     async def _catch_up(self) -> int:
         delivered = 0
