@@ -2,8 +2,10 @@
 plain asyncpg means changing only this file.
 
 `databases` owns the read pool and its lifespan. The hot statements skip its SQLAlchemy
-compilation and row wrapping: they run on the pool connection's asyncpg `raw_connection`, with
-`$n` binds, as prepared statements from asyncpg's statement cache.
+compilation, row wrapping and per-task connection bookkeeping: they run on a connection taken
+straight from its asyncpg pool, with `$n` binds, as prepared statements from asyncpg's
+statement cache. (The read side runs no transactions, so no statement needs the connection
+`databases` would have tied to the task.)
 """
 
 from __future__ import annotations
@@ -35,13 +37,15 @@ class ReadDatabase:
             **pool_options(settings),
         )
 
+    _pool: BoundedPool
+
     async def connect(self) -> None:
         await self._db.connect()
         # `databases` acquires with no timeout; bound it like the write pool (see pools.py). It
         # has no public hook for that (0.9: the backend calls asyncpg.create_pool itself, and
         # Database takes no pool or acquire timeout), so its private pool attribute is wrapped.
         backend = self._db._backend
-        backend._pool = BoundedPool(backend._pool, self._acquire_timeout)
+        backend._pool = self._pool = BoundedPool(backend._pool, self._acquire_timeout)
 
     def pool_stats(self) -> PoolStats | None:
         return stats_of(getattr(self._db._backend, "_pool", None))
@@ -52,8 +56,8 @@ class ReadDatabase:
     async def fetchrow(self, sql: str, args: Sequence[Any]) -> Row:
         """The one row of a prepared statement (after five runs PostgreSQL may switch it to a
         generic plan: the statements are shaped for that, see `tests/test_plans.py`)."""
-        async with self._db.connection() as connection:
-            row = await connection.raw_connection.fetchrow(sql, *args)
+        async with self._pool.acquire() as connection:
+            row = await connection.fetchrow(sql, *args)
         if row is None:
             raise RuntimeError("the read side's JSON statements always return one row")
         return cast(Row, row)
@@ -62,12 +66,11 @@ class ReadDatabase:
         """Like `fetchrow`, but planned for these values on every execution (never a generic
         plan), for a statement whose best plan depends on them. A statement prepared for one
         run gets a custom plan; without a statement cache (PgBouncer) every statement does."""
-        async with self._db.connection() as connection:
-            raw = connection.raw_connection
+        async with self._pool.acquire() as connection:
             if self._statement_cache:
-                row = await (await raw.prepare(sql)).fetchrow(*args)
+                row = await (await connection.prepare(sql)).fetchrow(*args)
             else:
-                row = await raw.fetchrow(sql, *args)
+                row = await connection.fetchrow(sql, *args)
         if row is None:
             raise RuntimeError("the read side's JSON statements always return one row")
         return cast(Row, row)
