@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from pydantic import TypeAdapter, ValidationError
 
+from notes_service.accounts.auth import Principal, authenticate
 from notes_service.contract import (
     ImportOut,
     NoteBatch,
@@ -21,7 +25,9 @@ from notes_service.notes import service
 from notes_service.notes.conditional import EntityTags, etag, if_match
 from notes_service.notes.idempotency import IdempotencyKey, Outcome
 from notes_service.notes.importer import OnConflict
+from notes_service.platform.settings import Settings
 from notes_service.web.deps import AppSettings, CurrentOwner, Cursors
+from notes_service.web.hot import HotHandler
 
 router = APIRouter(prefix="/v1/notes", tags=["notes"])
 trash_router = APIRouter(prefix="/v1/trash", tags=["notes"])
@@ -62,7 +68,7 @@ def _note_headers(body: dict[str, Any]) -> dict[str, str]:
 
 
 async def _idempotency_key(
-    request: Request, key: str | None, settings: AppSettings
+    request: Request, key: str | None, settings: Settings
 ) -> IdempotencyKey | None:
     if key is None:
         return None
@@ -70,6 +76,14 @@ async def _idempotency_key(
     return service.idempotency_key(
         key, request.method, request.url.path, body, settings.idempotency_ttl
     )
+
+
+async def _create(
+    request: Request, owner: Principal, data: NoteCreate, key: str | None, settings: Settings
+) -> Response:
+    idempotency_key = await _idempotency_key(request, key, settings)
+    outcome = await service.create_note(owner.owner_id, data, idempotency_key)
+    return _created(outcome, _note_headers(outcome.body))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=NoteOut)
@@ -80,9 +94,26 @@ async def create_note(
     settings: AppSettings,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    key = await _idempotency_key(request, idempotency_key, settings)
-    outcome = await service.create_note(owner.owner_id, data, key)
-    return _created(outcome, _note_headers(outcome.body))
+    return await _create(request, owner, data, idempotency_key, settings)
+
+
+_KEY_HEADER: TypeAdapter[str | None] = TypeAdapter(IdempotencyKeyHeader)
+
+
+async def hot_create_note(request: Request) -> Response | None:
+    """`create_note` in the hot lane (notes_service/web/hot.py): a JSON body FastAPI would
+    parse, and an `Idempotency-Key` it would take, validated by the same types. None leaves
+    anything else (another media type, invalid JSON or values) to FastAPI."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        return None
+    try:
+        data = NoteCreate.model_validate(orjson.loads(await request.body()))
+        key = _KEY_HEADER.validate_python(request.headers.get("idempotency-key"))
+    except (orjson.JSONDecodeError, ValidationError):
+        return None
+    owner = await authenticate(request)
+    return await _create(request, owner, data, key, request.app.state.settings)
 
 
 @router.post("/batch", status_code=status.HTTP_201_CREATED, response_model=NoteBatchOut)
@@ -98,15 +129,39 @@ async def create_notes(
     return _created(outcome, {})
 
 
-@router.get("/{note_id}", response_model=NoteOut, responses={304: {"description": "ETag matches"}})
-async def get_note(
-    note_id: uuid.UUID, owner: CurrentOwner, if_none_match: IfNoneMatch = None
-) -> Response:
+async def _note(owner: Principal, note_id: uuid.UUID, if_none_match: str | None) -> Response:
     body, version = await service.get_note_json(owner.owner_id, note_id)
     current = etag(note_id, version)
     if if_none_match is not None and EntityTags.parse(if_none_match).weak_match(current):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": current})
     return Response(body, media_type="application/json", headers={"ETag": current})
+
+
+@router.get("/{note_id}", response_model=NoteOut, responses={304: {"description": "ETag matches"}})
+async def get_note(
+    note_id: uuid.UUID, owner: CurrentOwner, if_none_match: IfNoneMatch = None
+) -> Response:
+    return await _note(owner, note_id, if_none_match)
+
+
+# The form of an id nearly every client sends; FastAPI takes others too.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+async def hot_get_note(request: Request) -> Response | None:
+    """`get_note` in the hot lane (notes_service/web/hot.py), for a canonical id."""
+    raw = request.path_params["note_id"]
+    if not _CANONICAL_UUID.fullmatch(raw):
+        return None
+    owner = await authenticate(request)
+    return await _note(owner, uuid.UUID(raw), request.headers.get("if-none-match"))
+
+
+# Endpoint -> its form in the hot lane (notes_service/web/hot.py).
+HOT_HANDLERS: dict[Callable[..., Any], HotHandler] = {
+    get_note: hot_get_note,
+    create_note: hot_create_note,
+}
 
 
 @router.patch("/{note_id}", response_model=NoteOut)

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "console"] = "json"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Serve the busiest routes without FastAPI's routing (notes_service/web/hot.py).
+    hot_lane: bool = True
     # A search ranks only this many of its newest matches (README: "Broad searches").
     search_rank_limit: int = Field(default=1000, ge=1, le=100_000)
     # Notes per `POST /v1/import`: one request is one transaction, which holds back every

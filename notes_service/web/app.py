@@ -11,6 +11,7 @@ from tortoise.contrib.fastapi import RegisterTortoise
 
 from notes_service.accounts.auth import KEY_CACHE
 from notes_service.cursors import CursorCodec
+from notes_service.notes.router import HOT_HANDLERS as notes_hot
 from notes_service.notes.router import router as notes_router
 from notes_service.notes.router import transfer_router, trash_router
 from notes_service.platform.db import tortoise_config
@@ -22,12 +23,14 @@ from notes_service.platform.settings import Settings, get_settings
 from notes_service.platform.startup import wait_for_database
 from notes_service.queries.changes import router as changes_router
 from notes_service.queries.export import router as export_router
+from notes_service.queries.router import HOT_HANDLERS as queries_hot
 from notes_service.queries.router import router as queries_router
 from notes_service.queries.search import router as search_router
 from notes_service.queries.stream import router as stream_router
 from notes_service.queries.stream_hub import StreamHub
 from notes_service.queries.summaries import router as summaries_router
 from notes_service.web import docs, openapi, probes
+from notes_service.web.hot import HotLane, hot_routes
 from notes_service.web.metrics import Metrics
 from notes_service.web.middleware import RequestMiddleware
 from notes_service.web.problems import install_problem_handlers
@@ -97,6 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cursor_codec = CursorCodec(settings.cursor_secret.get_secret_value())
     app.state.metrics = metrics
     install_problem_handlers(app)
+    lane = hot_routes([*notes_router.routes, *queries_router.routes], notes_hot | queries_hot)
+    # Added first, so it runs inside the request middleware.
+    app.add_middleware(HotLane, routes=lane)
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
     # Routes are matched in order: the hottest (a single note) first.
     app.include_router(notes_router)
