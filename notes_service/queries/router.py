@@ -77,7 +77,7 @@ class ListQuery(BaseModel):
     cursor: Cursor = None
 
 
-async def list_page(
+async def list_response(
     request: Request, owner: Principal, queries: NoteQueries, cursors: CursorCodec, query: ListQuery
 ) -> Response:
     filters = NoteFilter(
@@ -106,7 +106,7 @@ async def list_notes(
     cursors: Cursors,
     query: Annotated[ListQuery, Query()],
 ) -> Response:
-    return await list_page(request, owner, queries, cursors, query)
+    return await list_response(request, owner, queries, cursors, query)
 
 
 _LIST_SCALARS = tuple(name for name in ListQuery.model_fields if name != "tag")
@@ -125,7 +125,9 @@ async def hot_list_notes(request: Request) -> Response | None:
         return None
     owner = await authenticate(request)
     state = request.app.state
-    return await list_page(request, owner, await note_queries(request), state.cursor_codec, query)
+    return await list_response(
+        request, owner, await note_queries(request), state.cursor_codec, query
+    )
 
 
 # Endpoint -> its form in the hot lane (notes_service/web/hot.py).
