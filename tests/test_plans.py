@@ -168,7 +168,10 @@ async def test_no_database_setting_forces_custom_plans(seeded: asyncpg.Connectio
 async def _search_plan(
     conn: asyncpg.Connection, owner_id: int, word: str, *, floor: bool = False
 ) -> str:
-    statement = search_sql.search_page("fts", tags=False, after=floor, as_of=floor, floor=floor)
+    recent = not floor and word == "common"
+    statement = search_sql.search_page(
+        "fts", tags=False, after=floor, as_of=floor, floor=floor, recent=recent
+    )
     values: dict[str, Any] = {"owner_id": owner_id, "q": word, "limit": 20, "rank_limit": 100}
     if floor:
         now = datetime.now(UTC)
@@ -186,10 +189,18 @@ async def test_search_finds_the_newest_common_matches_in_the_gist_index_and_sort
     # Newest first without reading the notes that do not match (see search_sql._candidates).
     assert "Index Scan using notes_recent_search" in common, common
     assert "Order By: (updated_at <-> " in common, common
-    # A rare word's few matches are gathered through a bitmap and sorted, not walked: from
-    # the GIN index, or the GiST one when its (optimistic) estimate is the lower.
     rare = (await _search_plan(seeded, owner_id, "rare")).split("CTE Scan")[0]
     assert "Bitmap Index Scan on notes_" in rare and "Order By" not in rare, rare
+
+
+async def test_the_statistics_tell_a_common_word_from_a_rare_one(
+    seeded: asyncpg.Connection,
+) -> None:
+    share = search_sql.COMMON_SHARE
+    assert await seeded.fetchval(search_sql.IS_COMMON, "common", share)
+    for q in ("rare", "nothing-like-it", "-"):
+        assert not await seeded.fetchval(search_sql.IS_COMMON, q, share), q
+    assert await seeded.fetchval(search_sql.IS_COMMON, '"a common" or rare', share)
 
 
 async def test_the_gist_walk_cuts_at_rank_limit_as_the_newest_first_order_does(
@@ -197,7 +208,9 @@ async def test_the_gist_walk_cuts_at_rank_limit_as_the_newest_first_order_does(
 ) -> None:
     # Eight of alice's notes share each updated_at: the cut at 100 falls inside a tie.
     owner_id = await seeded.fetchval("SELECT id FROM owners WHERE name = 'alice'")
-    statement = search_sql.search_page("fts", tags=False, after=False, as_of=False, floor=False)
+    statement = search_sql.search_page(
+        "fts", tags=False, after=False, as_of=False, floor=False, recent=True
+    )
     values = {"owner_id": owner_id, "q": "common", "limit": 20, "rank_limit": 100}
     await seeded.execute("SET enable_seqscan = off; SET enable_bitmapscan = off")
     try:
@@ -237,7 +250,9 @@ async def test_search_is_planned_for_its_values_every_time(
         for _ in range(8):
             page = await queries.search_page(owner_id, "common", (), "fts", 20, None)
             assert page["candidates"] == 100 and page["more"]
-        statement = search_sql.search_page("fts", tags=False, after=False, as_of=False, floor=False)
+        statement = search_sql.search_page(
+            "fts", tags=False, after=False, as_of=False, floor=False, recent=True
+        )
         generic = await db.fetchrow(
             "SELECT count(*) FILTER (WHERE generic_plans > 0) AS n FROM pg_prepared_statements "
             "WHERE statement = $1",

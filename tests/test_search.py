@@ -8,6 +8,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from notes_service.queries.repository import NoteQueries
 from tests.factories import api_key, create_note, insert_note, owner_with_key
 
 CORPUS = [
@@ -216,9 +217,15 @@ async def test_a_broad_walk_keeps_its_candidates_while_notes_change(
     assert set(seen) == set(candidates) - set(touched)
 
 
+@pytest.mark.parametrize("common", [True, False], ids=["gist-walk", "plain"])
 async def test_a_broad_walk_past_many_newer_misses_serves_its_newest_matches_once(
-    client: httpx.AsyncClient, rank_limit_5: None
+    client: httpx.AsyncClient, rank_limit_5: None, monkeypatch: pytest.MonkeyPatch, common: bool
 ) -> None:
+    # Both statements a first page may run (`search_sql._candidates`) serve the same notes.
+    async def is_common(self: NoteQueries, q: str) -> bool:
+        return common
+
+    monkeypatch.setattr(NoteQueries, "is_common", is_common)
     owner_id, headers = await owner_with_key()
     start = datetime.now(UTC) - timedelta(hours=1)
     for i in range(4):  # older than every candidate: never served
