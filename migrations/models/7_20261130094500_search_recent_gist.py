@@ -5,10 +5,11 @@ RUN_IN_TRANSACTION = True
 
 # Broad full-text search ranks the owner's newest `rank_limit` matches. Walking the
 # (owner_id, updated_at, id) btree newest first reads every newer note on the heap to test its
-# words: after a burst of ~55,000 unrelated notes that walk took ~200 ms for a word in 13% of
+# words: after a burst of ~55,000 unrelated notes that walk took ~240 ms for a word in 13% of
 # the notes. A GiST index on (updated_at, search) answers "the matches nearest to a far
 # anchor", i.e. newest first, testing the words in the index and reading only matches: ~9 ms.
-# The GIN index stays (for a rare word it is far cheaper, and the planner picks between them).
+# Only a query with a common word uses it (queries/search_sql.py); a rare word keeps the GIN
+# index, far cheaper for it.
 # Write cost: a note row's insert ~35 us more (20,000-row batches), a POST-like transaction
 # ~0.8x the tps at 16 clients on the 2-core box (GiST inserts of an ever-newer time all adjust
 # the same parent keys); see the README.
