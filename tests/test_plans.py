@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -165,21 +165,78 @@ async def test_no_database_setting_forces_custom_plans(seeded: asyncpg.Connectio
     assert await seeded.fetchval("SHOW plan_cache_mode") == "auto"
 
 
-async def _search_plan(conn: asyncpg.Connection, owner_id: int, word: str) -> str:
-    statement = search_sql.search_page("fts", tags=False, after=False, as_of=False, floor=False)
-    values = {"owner_id": owner_id, "q": word, "limit": 20, "rank_limit": 100}
+async def _search_plan(
+    conn: asyncpg.Connection, owner_id: int, word: str, *, floor: bool = False
+) -> str:
+    recent = not floor and word == "common"
+    statement = search_sql.search_page(
+        "fts", tags=False, after=floor, as_of=floor, floor=floor, recent=recent
+    )
+    values: dict[str, Any] = {"owner_id": owner_id, "q": word, "limit": 20, "rank_limit": 100}
+    if floor:
+        now = datetime.now(UTC)
+        values |= {"as_of": now, "floor_ts": now - timedelta(seconds=100)}
+        values |= {"floor_id": uuid.uuid4(), "after_rank": 0.5, "after_id": uuid.uuid4()}
     rows = await conn.fetch("EXPLAIN " + statement.sql, *statement.args(values))
     return "\n".join(row[0] for row in rows)
 
 
-async def test_search_walks_newest_first_for_common_words_and_uses_gin_for_rare_ones(
+async def test_search_finds_the_newest_common_matches_in_the_gist_index_and_sorts_rare_ones(
     seeded: asyncpg.Connection,
 ) -> None:
     owner_id = await seeded.fetchval("SELECT id FROM owners WHERE name = 'alice'")
     common = (await _search_plan(seeded, owner_id, "common")).split("CTE Scan")[0]
-    assert "Index Scan Backward using idx_notes_owner_i_aef6f5" in common, common
+    # Newest first without reading the notes that do not match (see search_sql._candidates).
+    assert "Index Scan using notes_recent_search" in common, common
+    assert "Order By: (updated_at <-> " in common, common
     rare = (await _search_plan(seeded, owner_id, "rare")).split("CTE Scan")[0]
-    assert "Bitmap Index Scan on notes_search_gin" in rare, rare
+    assert "Bitmap Index Scan on notes_" in rare and "Order By" not in rare, rare
+
+
+async def test_the_statistics_tell_a_common_word_from_a_rare_one(
+    seeded: asyncpg.Connection,
+) -> None:
+    share = search_sql.COMMON_SHARE
+    assert await seeded.fetchval(search_sql.IS_COMMON, "common", share)
+    for q in ("rare", "nothing-like-it", "-"):
+        assert not await seeded.fetchval(search_sql.IS_COMMON, q, share), q
+    assert await seeded.fetchval(search_sql.IS_COMMON, '"a common" or rare', share)
+
+
+async def test_the_gist_walk_cuts_at_rank_limit_as_the_newest_first_order_does(
+    seeded: asyncpg.Connection,
+) -> None:
+    # Eight of alice's notes share each updated_at: the cut at 100 falls inside a tie.
+    owner_id = await seeded.fetchval("SELECT id FROM owners WHERE name = 'alice'")
+    statement = search_sql.search_page(
+        "fts", tags=False, after=False, as_of=False, floor=False, recent=True
+    )
+    values = {"owner_id": owner_id, "q": "common", "limit": 20, "rank_limit": 100}
+    await seeded.execute("SET enable_seqscan = off; SET enable_bitmapscan = off")
+    try:
+        rows = await seeded.fetch("EXPLAIN " + statement.sql, *statement.args(values))
+        plan = "\n".join(row[0] for row in rows)
+        assert "Index Scan using notes_recent_search" in plan, plan
+        page = await seeded.fetchrow(statement.sql, *statement.args(values))
+    finally:
+        await seeded.execute("RESET enable_seqscan; RESET enable_bitmapscan")
+    newest = await seeded.fetch(
+        "SELECT id, updated_at FROM notes WHERE owner_id = $1 AND search @@ 'common' "
+        "ORDER BY updated_at DESC, id DESC LIMIT 100",
+        owner_id,
+    )
+    assert sum(1 for row in newest if row["updated_at"] == newest[-1]["updated_at"]) > 1
+    assert page is not None and page["candidates"] == 100
+    assert (page["oldest_ts"], page["oldest_id"]) == (newest[-1]["updated_at"], newest[-1]["id"])
+
+
+async def test_a_later_page_of_a_cut_walk_reads_its_window_from_an_index(
+    seeded: asyncpg.Connection,
+) -> None:
+    owner_id = await seeded.fetchval("SELECT id FROM owners WHERE name = 'alice'")
+    plan = (await _search_plan(seeded, owner_id, "common", floor=True)).split("CTE Scan")[0]
+    assert "Seq Scan on notes" not in plan, plan
+    assert "updated_at >= " in plan, plan  # the window's floor bounds the index scan
 
 
 async def test_search_is_planned_for_its_values_every_time(
@@ -193,7 +250,9 @@ async def test_search_is_planned_for_its_values_every_time(
         for _ in range(8):
             page = await queries.search_page(owner_id, "common", (), "fts", 20, None)
             assert page["candidates"] == 100 and page["more"]
-        statement = search_sql.search_page("fts", tags=False, after=False, as_of=False, floor=False)
+        statement = search_sql.search_page(
+            "fts", tags=False, after=False, as_of=False, floor=False, recent=True
+        )
         generic = await db.fetchrow(
             "SELECT count(*) FILTER (WHERE generic_plans > 0) AS n FROM pg_prepared_statements "
             "WHERE statement = $1",

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.factories import api_key, create_note
+from notes_service.queries.repository import NoteQueries
+from tests.factories import api_key, create_note, insert_note, owner_with_key
 
 CORPUS = [
     ("Postgres tuning", "shared buffers and work mem for postgres servers"),
@@ -213,3 +215,32 @@ async def test_a_broad_walk_keeps_its_candidates_while_notes_change(
     seen = await _walk(client, headers, "broad", between=write)
     assert len(seen) == len(set(seen))
     assert set(seen) == set(candidates) - set(touched)
+
+
+@pytest.mark.parametrize("common", [True, False], ids=["gist-walk", "plain"])
+async def test_a_broad_walk_past_many_newer_misses_serves_its_newest_matches_once(
+    client: httpx.AsyncClient, rank_limit_5: None, monkeypatch: pytest.MonkeyPatch, common: bool
+) -> None:
+    # Both statements a first page may run (`search_sql._candidates`) serve the same notes.
+    async def is_common(self: NoteQueries, q: str) -> bool:
+        return common
+
+    monkeypatch.setattr(NoteQueries, "is_common", is_common)
+    owner_id, headers = await owner_with_key()
+    start = datetime.now(UTC) - timedelta(hours=1)
+    for i in range(4):  # older than every candidate: never served
+        await insert_note(owner_id, title="broad", updated_at=start + timedelta(minutes=i))
+    # Six matches share one time: the cut falls among them and is settled by id.
+    tied = start + timedelta(minutes=10)
+    same_time = [await insert_note(owner_id, title="broad tie", updated_at=tied) for _ in range(6)]
+    newer = [
+        await insert_note(owner_id, title="broad broad", updated_at=tied + timedelta(minutes=i))
+        for i in range(1, 3)
+    ]
+    for i in range(40):
+        await insert_note(owner_id, title=f"other {i}", updated_at=tied + timedelta(minutes=20 + i))
+    by_id = sorted(same_time, key=lambda note: note.id, reverse=True)
+    expected = {str(note.id) for note in [*newer, *by_id[:3]]}
+    seen = await _walk(client, headers, "broad")
+    assert len(seen) == len(set(seen)) == 5
+    assert set(seen) == expected

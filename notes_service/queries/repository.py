@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,14 @@ class NoteFilter:
     archived: bool = False
     trashed: bool = False
     updated_after: datetime | None = None
+
+
+# Whether a query holds a common word (`search_sql.IS_COMMON`), per query text, for a few
+# minutes: one extra statement the first time a worker sees a query, none on repeats. A stale
+# answer only picks the slower of two plans for the same rows.
+_COMMON_TTL_S = 300.0
+_COMMON_MAX = 4096
+_common_words: dict[str, tuple[float, bool]] = {}
 
 
 class NoteQueries:
@@ -64,12 +73,14 @@ class NoteQueries:
     ) -> Row:
         """`items` (JSON text), `more`, `last_rank` / `last_id`, and the candidate set:
         `candidates` and its oldest note (`oldest_ts`, `oldest_id`)."""
+        floor = after is not None and after.floor is not None
         statement = search_sql.search_page(
             mode,
             tags=bool(tags),
             after=after is not None,
             as_of=after is not None and after.as_of is not None,
-            floor=after is not None and after.floor is not None,
+            floor=floor,
+            recent=mode == "fts" and not floor and await self.is_common(q),
         )
         values: dict[str, object] = {
             "owner_id": owner_id,
@@ -83,6 +94,17 @@ class NoteQueries:
             if after.floor is not None:
                 values |= {"floor_ts": after.floor[0], "floor_id": after.floor[1]}
         return await self._db.fetchrow_planned(statement.sql, statement.args(values))
+
+    async def is_common(self, q: str) -> bool:
+        now = time.monotonic()
+        cached = _common_words.get(q)
+        if cached is not None and now - cached[0] < _COMMON_TTL_S:
+            return cached[1]
+        row = await self._db.fetchrow(search_sql.IS_COMMON, [q, search_sql.COMMON_SHARE])
+        if len(_common_words) >= _COMMON_MAX:
+            _common_words.clear()
+        _common_words[q] = (now, bool(row["common"]))
+        return bool(row["common"])
 
     async def tag_counts_json(self, owner_id: int) -> str:
         return str((await self._db.fetchrow(sql.TAG_COUNTS_JSON, [owner_id]))["body"])

@@ -2,9 +2,11 @@
 
 Broad queries: only the newest `rank_limit` matches (by `updated_at`, then id) are ranked, so a
 word found in 100,000 notes costs what a word found in `rank_limit` notes costs. Which plan finds
-those candidates fastest depends on how common the words are (walk the owner's notes newest
-first for a common word; the GIN index, then a top-N sort, for a rare one), so these statements
-are planned for their values on every execution (`ReadDatabase.fetchrow_planned`).
+those candidates fastest depends on how common the words are (for full text, a query with a word
+in `COMMON_SHARE` of the notes walks the GiST index on (updated_at, search) newest first, see
+`_candidates`; otherwise the owner's notes newest first, or the GIN index then a top-N sort),
+so these statements are planned for their values on every execution
+(`ReadDatabase.fetchrow_planned`).
 
 A walk over several pages keeps its candidate set: later pages only consider notes updated at
 or before `as_of` (when the first page was asked for) and, when the first page's set was cut at
@@ -40,8 +42,64 @@ def _safe(snippet: str) -> str:
     return json_string(f"replace({marked}, '{MARK_STOP}', '</mark>')")
 
 
+# Every note's updated_at is before this (writes stamp the current time, imports take 1970 up to
+# a day ahead), and within 136 years (2^32 s) of it: there, btree_gist's float8 distance in
+# seconds still tells apart two times a microsecond apart, so nearest to it is newest first, in
+# exact order. To be moved before 2099, with its distance to 1970 in mind.
+RECENCY_ANCHOR = "TIMESTAMPTZ '2100-01-01 00:00:00+00'"
+
+
+# Does the query hold a word that PostgreSQL's statistics show in at least $2 of the notes?
+# (`most_common_elems` of `notes.search`: the lexemes common enough to be counted by ANALYZE.)
+IS_COMMON = """
+SELECT coalesce(max(u.share) >= $2, false) AS common
+FROM pg_stats s,
+     unnest(CAST(CAST(s.most_common_elems AS text) AS text[]), s.most_common_elem_freqs)
+       AS u(lexeme, share)
+WHERE s.schemaname = current_schema() AND s.tablename = 'notes' AND s.attname = 'search'
+  AND u.lexeme = ANY (tsvector_to_array(to_tsvector('english', $1)))
+"""
+# A word in at least this share of the notes is common: its newest matches are walked in the
+# GiST index (see `_candidates`).
+COMMON_SHARE = 0.01
+
+
+def _candidates(carried: str, where: str, rank_limit: str | None, *, recent: bool) -> str:
+    """The candidate set: all matches in the window (`rank_limit` None), else the newest
+    `rank_limit` by (updated_at, id)."""
+    if not recent:
+        limit = "" if rank_limit is None else f"LIMIT {rank_limit}"
+        return f"""SELECT n.id, n.updated_at, {carried}
+    FROM notes n
+    WHERE {where}
+    ORDER BY n.updated_at DESC, n.id DESC
+    {limit}"""
+    # For a common word, newest first as "nearest to the anchor" lets the GiST index on
+    # (updated_at, search) find the newest matches without reading a row that does not match:
+    # walking the btree newest first reads every newer non-matching note on the heap (~4.5 µs
+    # each; tens of thousands after a burst of unrelated writes). WITH TIES keeps every note
+    # sharing the cut's updated_at, so the outer ORDER BY settles the cut by id. A rare word
+    # keeps the plain statement: this walk would pass most of the index for it, and the
+    # planner, pricing a GiST scan as if it read only matching entries, would still choose it.
+    return f"""SELECT w.id, w.updated_at, w.{carried.removeprefix("n.")}
+    FROM (
+        SELECT n.id, n.updated_at, {carried}
+        FROM notes n
+        WHERE {where}
+        ORDER BY n.updated_at <-> {RECENCY_ANCHOR}
+        FETCH FIRST {rank_limit} ROWS WITH TIES
+    ) AS w
+    ORDER BY w.updated_at DESC, w.id DESC
+    LIMIT {rank_limit}"""
+
+
 @functools.cache
-def search_page(mode: str, *, tags: bool, after: bool, as_of: bool, floor: bool) -> Statement:
+def search_page(
+    mode: str, *, tags: bool, after: bool, as_of: bool, floor: bool, recent: bool = False
+) -> Statement:
+    """`recent`: a full-text walk for a common word, without a floor (see `_candidates`)."""
+    if recent and (mode != "fts" or floor):
+        raise ValueError("only a full-text search without a floor walks the GiST index")
     p = Params()
     owner, q = p("owner_id", "integer"), p("q", "text")
     limit = p("limit", "integer")
@@ -64,20 +122,20 @@ def search_page(mode: str, *, tags: bool, after: bool, as_of: bool, floor: bool)
     if as_of:
         where.append(f"n.updated_at <= {p('as_of', 'timestamptz')}")
     if floor:
-        where.append(
-            f"(n.updated_at, n.id) >= ({p('floor_ts', 'timestamptz')}, {p('floor_id', 'uuid')})"
-        )
+        # (updated_at, id) >= (floor_ts, floor_id), spelt so that the planner sees a plain range
+        # on updated_at (the row comparison, an index condition of the btree, was estimated to
+        # keep a twentieth of the range and drew a slow BitmapAnd with the GIN index).
+        floor_ts = p("floor_ts", "timestamptz")
+        where.append(f"n.updated_at >= {floor_ts}")
+        where.append(f"(n.updated_at > {floor_ts} OR n.id >= {p('floor_id', 'uuid')})")
     keyset = ""
     if after:
         keyset = f"WHERE (h.rank, h.id) < ({p('after_rank', 'real')}, {p('after_id', 'uuid')})"
+    rank_limit = None if floor else p("rank_limit", "integer")
     item = json_object([*NOTE_FIELDS, ("rank", json_float("p.rank")), ("snippet", snippet)])
     sql = f"""
 WITH candidate AS MATERIALIZED (
-    SELECT n.id, n.updated_at, {carried}
-    FROM notes n
-    WHERE {" AND ".join(where)}
-    ORDER BY n.updated_at DESC, n.id DESC
-    {"" if floor else f"LIMIT {p('rank_limit', 'integer')}"}
+    {_candidates(carried, " AND ".join(where), rank_limit, recent=recent)}
 ),
 page AS (
     SELECT h.id, h.rank, row_number() OVER (ORDER BY h.rank DESC, h.id DESC) AS i
