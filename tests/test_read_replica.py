@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from notes_service.platform.read_db import ReadDatabase
 from notes_service.platform.settings import Settings
+from notes_service.queries.repository import NoteQueries
 from tests.factories import api_key, create_note
 
 LAGGING = "not yet on the replica"
@@ -55,12 +56,13 @@ async def read_only_app(
         read_url = urlunsplit(parts._replace(netloc=netloc))
         read_db = ReadDatabase(settings.model_copy(update={"read_database_url": read_url}))
         await read_db.connect()
-        primary = app.state.read_db
+        primary, queries = app.state.read_db, app.state.note_queries
         app.state.read_db = read_db
+        app.state.note_queries = NoteQueries(read_db, settings.search_rank_limit)
         try:
             yield app
         finally:
-            app.state.read_db = primary
+            app.state.read_db, app.state.note_queries = primary, queries
             await read_db.disconnect()
     finally:
         await admin.execute(f"DROP POLICY IF EXISTS {role} ON notes")

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -172,11 +171,8 @@ async def _walk(
 
 
 @pytest.fixture
-def rank_limit_5(app: FastAPI) -> Iterator[None]:
-    settings = app.state.settings
-    app.state.settings = settings.model_copy(update={"search_rank_limit": 5})
-    yield
-    app.state.settings = settings
+def rank_limit_5(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app.state.note_queries, "search_rank_limit", 5)
 
 
 async def test_a_broad_search_ranks_only_its_newest_matches(

@@ -19,18 +19,20 @@ class NoteFilter:
     updated_after: datetime | None = None
 
 
-# Whether a query holds a common word (`search_sql.IS_COMMON`), per query text, for a few
+# Whether a query holds a common word (`search_sql.IS_COMMON`) is kept per query text for a few
 # minutes: one extra statement the first time a worker sees a query, none on repeats. A stale
 # answer only picks the slower of two plans for the same rows.
 _COMMON_TTL_S = 300.0
 _COMMON_MAX = 4096
-_common_words: dict[str, tuple[float, bool]] = {}
 
 
 class NoteQueries:
+    """The read side's queries; the app keeps one (`app.state.note_queries`)."""
+
     def __init__(self, db: ReadDatabase, search_rank_limit: int = 1000) -> None:
         self._db = db
         self.search_rank_limit = search_rank_limit
+        self._common_words: dict[str, tuple[float, bool]] = {}
 
     async def list_page(
         self,
@@ -97,13 +99,13 @@ class NoteQueries:
 
     async def is_common(self, q: str) -> bool:
         now = time.monotonic()
-        cached = _common_words.get(q)
+        cached = self._common_words.get(q)
         if cached is not None and now - cached[0] < _COMMON_TTL_S:
             return cached[1]
         row = await self._db.fetchrow(search_sql.IS_COMMON, [q, search_sql.COMMON_SHARE])
-        if len(_common_words) >= _COMMON_MAX:
-            _common_words.clear()
-        _common_words[q] = (now, bool(row["common"]))
+        if len(self._common_words) >= _COMMON_MAX:
+            self._common_words.clear()
+        self._common_words[q] = (now, bool(row["common"]))
         return bool(row["common"])
 
     async def tag_counts_json(self, owner_id: int) -> str:

@@ -40,8 +40,8 @@ def clean_tag_filter(tags: list[str]) -> tuple[str, ...]:
 
 # `async def`, or FastAPI would run these trivial dependencies in its thread pool.
 async def note_queries(request: Request) -> NoteQueries:
-    state = request.app.state
-    return NoteQueries(state.read_db, state.settings.search_rank_limit)
+    queries: NoteQueries = request.app.state.note_queries
+    return queries
 
 
 Queries = Annotated[NoteQueries, Depends(note_queries)]

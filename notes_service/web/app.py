@@ -23,6 +23,7 @@ from notes_service.platform.settings import Settings, get_settings
 from notes_service.platform.startup import wait_for_database
 from notes_service.queries.changes import router as changes_router
 from notes_service.queries.export import router as export_router
+from notes_service.queries.repository import NoteQueries
 from notes_service.queries.router import HOT_HANDLERS as queries_hot
 from notes_service.queries.router import router as queries_router
 from notes_service.queries.search import router as search_router
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with RegisterTortoise(app, config=tortoise_config(settings)):
             await read_db.connect()
             app.state.read_db = read_db
+            app.state.note_queries = NoteQueries(read_db, settings.search_rank_limit)
             write_client = connections.get("default")
             # The engine tortoise_config() names: anything else is a wrong configuration.
             if not isinstance(write_client, BoundedAsyncpgClient):
