@@ -214,3 +214,32 @@ async def test_a_create(client: httpx.AsyncClient, lane: Lane) -> None:
         await both_ways(
             client, lane, "POST", "/v1/notes", hot=False, headers=headers | extra, content=body
         )
+
+
+async def test_a_search(client: httpx.AsyncClient, lane: Lane) -> None:
+    headers = await api_key("hot-erin")
+    for i in range(5):
+        await create_note(client, headers, title=f"garden plan {i}", body="tomato " * i, tags=["g"])
+    first = await both_ways(
+        client, lane, "GET", "/v1/search?q=garden&limit=2", hot=True, headers=headers
+    )
+    cursor = first.json()["next_cursor"]
+    assert cursor is not None and len(first.json()["items"]) == 2
+    plain = [
+        "?q=garden&limit=2&cursor=" + cursor,
+        "?q=tomato",
+        "?q=gardn",  # no word matches: the trigram fallback
+        "?q=garden&fuzzy=true",
+        "?q=garden&tag=g&tag=G",
+        "?q=garden&tag=nothing",
+        "?q=%00garden",  # the endpoint's own 422
+        "?q=%20%20",
+        "?q=garden&cursor=garbage",
+    ]
+    for query in plain:
+        await both_ways(client, lane, "GET", "/v1/search" + query, hot=True, headers=headers)
+    for query in ["", "?q=", "?q=" + "a" * 501, "?q=garden&limit=0", "?q=garden&fuzzy=maybe"]:
+        response = await both_ways(
+            client, lane, "GET", "/v1/search" + query, hot=False, headers=headers
+        )
+        assert response.status_code == 422, query

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from notes_service import cursors as positions
 from notes_service.accounts.auth import Principal, authenticate
@@ -15,7 +15,7 @@ from notes_service.cursors import CursorCodec
 from notes_service.errors import ValidationFailed
 from notes_service.queries.repository import NoteFilter, NoteQueries
 from notes_service.web.deps import CurrentOwner, Cursors
-from notes_service.web.hot import HotHandler
+from notes_service.web.hot import HotHandler, parse_query
 
 router = APIRouter(prefix="/v1", tags=["queries"])
 
@@ -109,25 +109,14 @@ async def list_notes(
     return await list_response(request, owner, queries, cursors, query)
 
 
-_LIST_SCALARS = tuple(name for name in ListQuery.model_fields if name != "tag")
-
-
 async def hot_list_notes(request: Request) -> Response | None:
-    """`list_notes` in the hot lane (notes_service/web/hot.py): the values FastAPI would take
-    from the query, validated by the same model; None leaves an invalid one to FastAPI."""
-    params = request.query_params
-    values: dict[str, object] = {name: params[name] for name in _LIST_SCALARS if name in params}
-    if "tag" in params:
-        values["tag"] = params.getlist("tag")
-    try:
-        query = ListQuery.model_validate(values)
-    except ValidationError:
+    """`list_notes` in the hot lane (notes_service/web/hot.py)."""
+    query = parse_query(request, ListQuery)
+    if query is None:
         return None
     owner = await authenticate(request)
     state = request.app.state
-    return await list_response(
-        request, owner, await note_queries(request), state.cursor_codec, query
-    )
+    return await list_response(request, owner, state.note_queries, state.cursor_codec, query)
 
 
 # Endpoint -> its form in the hot lane (notes_service/web/hot.py).

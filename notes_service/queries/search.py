@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from notes_service import cursors as positions
+from notes_service.accounts.auth import Principal, authenticate
 from notes_service.contract import NoteOut
+from notes_service.cursors import CursorCodec
 from notes_service.errors import ValidationFailed
+from notes_service.queries.repository import NoteQueries
 from notes_service.queries.router import (
     Cursor,
     Limit,
@@ -18,6 +22,7 @@ from notes_service.queries.router import (
     page_response,
 )
 from notes_service.web.deps import CurrentOwner, Cursors
+from notes_service.web.hot import HotHandler, parse_query
 
 router = APIRouter(prefix="/v1", tags=["queries"])
 
@@ -44,32 +49,38 @@ class SearchPage(BaseModel):
     next_cursor: str | None
 
 
-@router.get("/search", response_model=SearchPage, description=SEARCH_DESCRIPTION)
-async def search(
+class SearchQuery(BaseModel):
+    """`GET /v1/search`'s query parameters: FastAPI's query model, and the hot lane's."""
+
+    q: Annotated[str, Query(min_length=1, max_length=500)]
+    tag: TagParam = []
+    fuzzy: bool = False
+    limit: Limit = 20
+    cursor: Cursor = None
+
+
+async def search_response(
     request: Request,
-    owner: CurrentOwner,
-    queries: Queries,
-    cursors: Cursors,
-    q: Annotated[str, Query(min_length=1, max_length=500)],
-    tag: TagParam = [],  # noqa: B006 - FastAPI copies defaults per request
-    fuzzy: bool = False,
-    limit: Limit = 20,
-    cursor: Cursor = None,
+    owner: Principal,
+    queries: NoteQueries,
+    cursors: CursorCodec,
+    query: SearchQuery,
 ) -> Response:
+    q = query.q
     if "\x00" in q or not q.strip():
         raise ValidationFailed([{"loc": ["query", "q"], "msg": "must contain text, and no NUL"}])
-    tags = clean_tag_filter(tag)
-    binding = positions.search_binding(cursors, owner.owner_id, q, tags, fuzzy)
-    mode: Mode = "fuzzy" if fuzzy else "fts"
+    tags = clean_tag_filter(query.tag)
+    binding = positions.search_binding(cursors, owner.owner_id, q, tags, query.fuzzy)
+    mode: Mode = "fuzzy" if query.fuzzy else "fts"
     after = None
     # Taken before the first page is read: a note updated after it leaves the walk.
     as_of: datetime | None = datetime.now(UTC)
-    if cursor:
-        mode, after = positions.decode_search(cursors, cursor, binding)
-    page = await queries.search_page(owner.owner_id, q, tags, mode, limit, after)
+    if query.cursor:
+        mode, after = positions.decode_search(cursors, query.cursor, binding)
+    page = await queries.search_page(owner.owner_id, q, tags, mode, query.limit, after)
     if page["candidates"] == 0 and mode == "fts" and after is None:
         mode = "fuzzy"  # nothing matched as words: tolerate typos in titles instead
-        page = await queries.search_page(owner.owner_id, q, tags, mode, limit, None)
+        page = await queries.search_page(owner.owner_id, q, tags, mode, query.limit, None)
     next_cursor = None
     if page["more"]:
         if after is not None:
@@ -81,3 +92,28 @@ async def search(
             cursors, binding, mode, page["last_rank"], page["last_id"], as_of, floor
         )
     return page_response(request, page["items"], next_cursor)
+
+
+@router.get("/search", response_model=SearchPage, description=SEARCH_DESCRIPTION)
+async def search(
+    request: Request,
+    owner: CurrentOwner,
+    queries: Queries,
+    cursors: Cursors,
+    query: Annotated[SearchQuery, Query()],
+) -> Response:
+    return await search_response(request, owner, queries, cursors, query)
+
+
+async def hot_search(request: Request) -> Response | None:
+    """`search` in the hot lane (notes_service/web/hot.py)."""
+    query = parse_query(request, SearchQuery)
+    if query is None:
+        return None
+    owner = await authenticate(request)
+    state = request.app.state
+    return await search_response(request, owner, state.note_queries, state.cursor_codec, query)
+
+
+# Endpoint -> its form in the hot lane (notes_service/web/hot.py).
+HOT_HANDLERS: dict[Callable[..., Any], HotHandler] = {search: hot_search}

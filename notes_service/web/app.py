@@ -26,6 +26,7 @@ from notes_service.queries.export import router as export_router
 from notes_service.queries.repository import NoteQueries
 from notes_service.queries.router import HOT_HANDLERS as queries_hot
 from notes_service.queries.router import router as queries_router
+from notes_service.queries.search import HOT_HANDLERS as search_hot
 from notes_service.queries.search import router as search_router
 from notes_service.queries.stream import router as stream_router
 from notes_service.queries.stream_hub import StreamHub
@@ -102,7 +103,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cursor_codec = CursorCodec(settings.cursor_secret.get_secret_value())
     app.state.metrics = metrics
     install_problem_handlers(app)
-    lane = hot_routes([*notes_router.routes, *queries_router.routes], notes_hot | queries_hot)
+    lane = hot_routes(
+        [*notes_router.routes, *queries_router.routes, *search_router.routes],
+        notes_hot | queries_hot | search_hot,
+    )
     # Added first, so it runs inside the request middleware.
     app.add_middleware(HotLane, routes=lane)
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)

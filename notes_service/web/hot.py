@@ -4,7 +4,8 @@ On a list page FastAPI spent ~40% of the worker's CPU between the request middle
 endpoint: matching the path through its included routers, solving eight query parameters and
 three dependencies, its exit stack (py-spy, `benchmarks/RESULTS.md`). This layer sits just
 inside the request middleware. For a request to a hot route (a note by id, a list page, a
-create) it parses the parameters itself and calls the functions the FastAPI endpoint calls.
+search, a create) it parses the parameters itself and calls the functions the FastAPI
+endpoint calls.
 
 It only answers what it recognises completely. The handler returns None for anything else (a
 value FastAPI would accept in another form, an invalid value, a body that is not plain JSON),
@@ -16,17 +17,40 @@ lenient form keeps FastAPI's answer, and the FastAPI routes stay the documented 
 
 from __future__ import annotations
 
+import functools
+import typing
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HotHandler = Callable[[Request], Awaitable[Response | None]]
+Query = TypeVar("Query", bound=BaseModel)
+
+
+@functools.cache
+def _list_fields(model: type[BaseModel]) -> tuple[frozenset[str], tuple[str, ...]]:
+    lists = {n for n, f in model.model_fields.items() if typing.get_origin(f.annotation) is list}
+    return frozenset(lists), tuple(n for n in model.model_fields if n not in lists)
+
+
+def parse_query(request: Request, model: type[Query]) -> Query | None:
+    """A route's query model from the query string, taken as FastAPI takes it (every value of a
+    list field, the last of any other); None if it does not validate (FastAPI then answers)."""
+    params = request.query_params
+    lists, scalars = _list_fields(model)
+    values: dict[str, Any] = {name: params[name] for name in scalars if name in params}
+    values |= {name: params.getlist(name) for name in lists if name in params}
+    try:
+        return model.model_validate(values)
+    except ValidationError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
