@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 import orjson
@@ -109,15 +109,29 @@ async def list_notes(
     return await list_response(request, owner, queries, cursors, query)
 
 
-async def hot_list_notes(request: Request) -> Response | None:
-    """`list_notes` in the hot lane (notes_service/web/hot.py)."""
-    query = parse_query(request, ListQuery)
-    if query is None:
-        return None
-    owner = await authenticate(request)
-    state = request.app.state
-    return await list_response(request, owner, state.note_queries, state.cursor_codec, query)
+Model = TypeVar("Model", bound=BaseModel)
+QueryResponder = Callable[
+    [Request, Principal, NoteQueries, CursorCodec, Model], Awaitable[Response]
+]
+
+
+def hot_query_handler(model: type[Model], respond: QueryResponder[Model]) -> HotHandler:
+    """A read route in the hot lane (notes_service/web/hot.py): its query model parsed as
+    FastAPI parses it, then the endpoint's own `respond` (None leaves an invalid query to
+    FastAPI)."""
+
+    async def handler(request: Request) -> Response | None:
+        query = parse_query(request, model)
+        if query is None:
+            return None
+        owner = await authenticate(request)
+        state = request.app.state
+        return await respond(request, owner, state.note_queries, state.cursor_codec, query)
+
+    return handler
 
 
 # Endpoint -> its form in the hot lane (notes_service/web/hot.py).
-HOT_HANDLERS: dict[Callable[..., Any], HotHandler] = {list_notes: hot_list_notes}
+HOT_HANDLERS: dict[Callable[..., Any], HotHandler] = {
+    list_notes: hot_query_handler(ListQuery, list_response)
+}

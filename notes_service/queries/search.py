@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from notes_service import cursors as positions
-from notes_service.accounts.auth import Principal, authenticate
+from notes_service.accounts.auth import Principal
 from notes_service.contract import NoteOut
 from notes_service.cursors import CursorCodec
 from notes_service.errors import ValidationFailed
@@ -19,10 +19,11 @@ from notes_service.queries.router import (
     Queries,
     TagParam,
     clean_tag_filter,
+    hot_query_handler,
     page_response,
 )
 from notes_service.web.deps import CurrentOwner, Cursors
-from notes_service.web.hot import HotHandler, parse_query
+from notes_service.web.hot import HotHandler
 
 router = APIRouter(prefix="/v1", tags=["queries"])
 
@@ -105,15 +106,7 @@ async def search(
     return await search_response(request, owner, queries, cursors, query)
 
 
-async def hot_search(request: Request) -> Response | None:
-    """`search` in the hot lane (notes_service/web/hot.py)."""
-    query = parse_query(request, SearchQuery)
-    if query is None:
-        return None
-    owner = await authenticate(request)
-    state = request.app.state
-    return await search_response(request, owner, state.note_queries, state.cursor_codec, query)
-
-
 # Endpoint -> its form in the hot lane (notes_service/web/hot.py).
-HOT_HANDLERS: dict[Callable[..., Any], HotHandler] = {search: hot_search}
+HOT_HANDLERS: dict[Callable[..., Any], HotHandler] = {
+    search: hot_query_handler(SearchQuery, search_response)
+}
