@@ -7,6 +7,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -67,6 +68,8 @@ class Server:
     workers: int = 1
     # Run as deployed (`notes-service serve`) instead of `uvicorn <app>`.
     serve_command: bool = False
+    # Serve from another source tree (benchmarks/ab.py), with this venv's packages.
+    tree: Path | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -80,7 +83,11 @@ class Server:
 
     def start(self, ready_path: str, timeout: float = 60.0) -> None:
         where = ["--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
-        if self.serve_command:
+        cwd, env = ROOT, self.env
+        if self.tree is not None:
+            command = [sys.executable, "-m", "notes_service", "serve", *where]
+            cwd, env = self.tree, env | {"PYTHONPATH": str(self.tree)}
+        elif self.serve_command:
             # uvicorn with the service's own flags: no access log, log level from the settings.
             command = [str(BIN / "notes-service"), "serve", *where]
         else:
@@ -90,7 +97,7 @@ class Server:
             command += ["--log-level", "warning", "--no-access-log"]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(  # noqa: S603
-                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + timeout

@@ -30,11 +30,12 @@ DO $$ BEGIN
     END LOOP;
 END $$;
 
--- Copy first, index after (as the seed does). change_xid/change_seq keep their values.
+-- Copy first, index after (as the seed does). The change feed's rows (feed) are not touched:
+-- they hold note ids, not row addresses.
 INSERT INTO notes (id, owner_id, title, body, pinned, archived, version, created_at,
-                   updated_at, deleted_at, change_xid, change_seq)
+                   updated_at, deleted_at, tag_names)
 SELECT id, owner_id, title, body, pinned, archived, version, created_at,
-       updated_at, deleted_at, change_xid, change_seq
+       updated_at, deleted_at, tag_names
 FROM notes_flat;
 INSERT INTO revisions (owner_id, id, note_id, version, title, body, tags, pinned, archived,
                        deleted, created_at)
@@ -49,12 +50,14 @@ ALTER TABLE notes ADD PRIMARY KEY (owner_id, id),
     ADD FOREIGN KEY (owner_id) REFERENCES owners (id) ON DELETE CASCADE;
 CREATE INDEX ON notes (owner_id, updated_at, id);
 CREATE INDEX ON notes (owner_id, created_at, id);
-CREATE INDEX ON notes (owner_id, change_xid, change_seq);
 CREATE INDEX ON notes USING gin (search);
 CREATE INDEX ON notes USING gin (title gin_trgm_ops);
--- Row triggers on a partitioned table reach every partition (PostgreSQL 13+).
-CREATE TRIGGER notes_track_change BEFORE UPDATE ON notes
-    FOR EACH ROW EXECUTE FUNCTION track_note_change();
+-- Statement triggers with transition tables work on a partitioned table (PostgreSQL 13+): the
+-- change feed's pending rows (migration feed_clock).
+CREATE TRIGGER notes_feed_insert AFTER INSERT ON notes
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION feed_pend();
+CREATE TRIGGER notes_feed_update AFTER UPDATE ON notes
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION feed_pend();
 
 ALTER TABLE revisions ADD PRIMARY KEY (owner_id, id),
     ADD UNIQUE (owner_id, note_id, version),

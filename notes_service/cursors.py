@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from notes_service.errors import InvalidCursor
+from notes_service.errors import CursorExpired, InvalidCursor
 
 _SIG_BYTES = 16
 _MAX_CURSOR_CHARS = 1024
@@ -194,12 +194,12 @@ def encode_search(
     return codec.encode(binding, position)
 
 
-# GET /v1/changes and its stream: the (transaction id, sequence) of the last change served.
-FeedPosition = tuple[str, int]
-FEED_START: FeedPosition = ("0", 0)
-XID8_MAX = 2**64 - 1  # xid8 is an unsigned 64-bit integer
-SEQ_MAX = 2**63 - 1  # change_seq is a bigint
-_XID = re.compile(r"[0-9]{1,20}")  # ASCII digits only: str.isdigit() also takes "²"
+# GET /v1/changes and its stream: the (tick, seq) of the last change served, the viewer's own
+# clock (migration feed_clock). The feed's first format held (transaction id as text, seq).
+FeedPosition = tuple[int, int]
+FEED_START: FeedPosition = (0, 0)
+_BIGINT_MAX = 2**63 - 1
+_OLD_XID = re.compile(r"[0-9]{1,20}")
 
 
 def feed_binding(codec: CursorCodec, owner_id: int) -> str:
@@ -208,16 +208,11 @@ def feed_binding(codec: CursorCodec, owner_id: int) -> str:
 
 def decode_feed(codec: CursorCodec, cursor: str, binding: str) -> FeedPosition:
     raw = codec.decode(cursor, binding)
-    if (
-        len(raw) != 2
-        or not isinstance(raw[0], str)
-        or not _XID.fullmatch(raw[0])
-        or int(raw[0]) > XID8_MAX
-        or type(raw[1]) is not int
-        or not 0 <= raw[1] <= SEQ_MAX
-    ):
-        raise InvalidCursor()
-    return raw[0], raw[1]
+    if len(raw) == 2 and all(type(v) is int and 0 <= v <= _BIGINT_MAX for v in raw):
+        return raw[0], raw[1]
+    if len(raw) == 2 and isinstance(raw[0], str) and _OLD_XID.fullmatch(raw[0]):
+        raise CursorExpired()
+    raise InvalidCursor()
 
 
 def encode_feed(codec: CursorCodec, binding: str, position: FeedPosition) -> str:

@@ -37,6 +37,16 @@ class InvalidCursor(BadRequest):
         super().__init__(detail)
 
 
+class CursorExpired(AppError):
+    status, slug, title = 410, "cursor-expired", "Cursor expired"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The feed can no longer serve this cursor (it predates the feed's current format): "
+            "sync again from the start, without a cursor"
+        )
+
+
 class InvalidJson(BadRequest):
     slug, title = "invalid-json", "Malformed JSON"
 

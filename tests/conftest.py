@@ -26,6 +26,7 @@ from notes_service.web.app import create_app
 AUTH_CACHE_TTL = 300.0
 DOMAIN_TABLES = (
     "idempotency_keys",
+    "feed",
     "tombstones",
     "revisions",
     "note_tags",
@@ -89,6 +90,19 @@ async def fresh_database(server_url: str) -> AsyncIterator[str]:
     await _admin(server_url, f'CREATE DATABASE "{name}"')
     yield with_database(server_url, name)
     await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def unrelated_transaction(server_url: str) -> AsyncIterator[None]:
+    """A write transaction held open in another database of the same server for the whole test,
+    as a batch job or `pg_dump` elsewhere would: the change feed must not wait for it."""
+    conn = await asyncpg.connect(server_url)
+    try:
+        async with conn.transaction():
+            await conn.fetchval("SELECT pg_current_xact_id()")  # takes a transaction id
+            yield
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="session")

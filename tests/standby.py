@@ -133,9 +133,15 @@ async def server_version(url: str) -> int:
 
 
 async def wait_replayed(primary_url: str, standby_url: str, seconds: float = 60) -> None:
-    """Wait until the standby has replayed everything the primary has written so far."""
+    """Wait until the standby has replayed everything the primary has written so far, the
+    change feed's positions for it included (the service gives them within its interval)."""
     primary = await asyncpg.connect(primary_url)
     try:
+        deadline = time.monotonic() + seconds
+        while await primary.fetchval("SELECT EXISTS (SELECT FROM feed WHERE tick IS NULL)"):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the change feed kept pending changes")
+            await asyncio.sleep(0.02)
         target = await primary.fetchval("SELECT pg_current_wal_lsn()")
     finally:
         await primary.close()

@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import asyncio
 import random
 from typing import Any
 
 import asyncpg
 import httpx
+import pytest
+from tortoise import connections
 
+from notes_service.cursors import CursorCodec, feed_binding
+from notes_service.platform.settings import Settings
 from tests.factories import api_key, create_note
+
+# Every test here runs while another database on the server keeps a write transaction open.
+pytestmark = pytest.mark.usefixtures("unrelated_transaction")
 
 
 async def read_feed(
@@ -112,7 +120,7 @@ async def test_replaying_the_feed_reproduces_the_current_notes(client: httpx.Asy
     assert rebuilt == replica
 
 
-async def test_a_late_committing_writer_is_never_skipped(
+async def test_a_change_is_served_once_committed_and_never_passed_by_a_later_commit(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
     headers = await api_key()
@@ -136,14 +144,79 @@ async def test_a_late_committing_writer_is_never_skipped(
         await tx_b.commit()  # ... but B commits first.
 
         between, cursor_between = await read_feed(client, headers, cursor)
-        assert between == []  # B is held back until A is settled; the cursor does not move
+        assert [c["note"]["title"] for c in between] == ["by B"]  # A, still open, holds nothing
         await tx_a.commit()
     finally:
         await conn_a.close()
         await conn_b.close()
 
     after, _ = await read_feed(client, headers, cursor_between)
-    assert [c["note"]["title"] for c in after] == ["by A", "by B"]
+    assert [c["note"]["title"] for c in after] == ["by A"]  # after B's position, not skipped
+
+
+async def test_concurrent_writers_committing_out_of_order_are_walked_without_gaps_or_repeats(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    """16 writers of one owner hold their transactions open for random times, so they commit in
+    another order than they wrote; a client syncs all along. Each version it sees is new, and
+    what it ends with is every note as it is."""
+    headers = await api_key()
+    notes = [(await create_note(client, headers, title=f"w{i}"))["id"] for i in range(16)]
+    _, cursor = await read_feed(client, headers)
+    rng = random.Random(18)
+    rounds = 12
+
+    async def writer(note_id: str, delays: list[float]) -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            for delay in delays:
+                async with conn.transaction():
+                    await conn.execute(
+                        "UPDATE notes SET version = version + 1, title = 'v' || version + 1 "
+                        "WHERE id = $1",
+                        note_id,
+                    )
+                    await asyncio.sleep(delay)
+        finally:
+            await conn.close()
+
+    writers = asyncio.gather(
+        *(writer(n, [rng.uniform(0, 0.02) for _ in range(rounds)]) for n in notes)
+    )
+    seen: dict[str, int] = {}
+
+    def take(changes: list[dict[str, Any]]) -> None:
+        for change in changes:
+            assert change["version"] > seen.get(change["id"], 0), change  # never twice
+            seen[change["id"]] = change["version"]
+
+    while not writers.done():
+        changes, cursor = await read_feed(client, headers, cursor, limit=5)
+        take(changes)
+        await asyncio.sleep(0.005)
+    await writers
+    changes, _ = await read_feed(client, headers, cursor, limit=5)
+    take(changes)
+    assert seen == {n: 1 + rounds for n in notes}  # nothing passed over
+
+
+async def test_a_cursor_of_the_old_format_is_expired_not_invalid(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    headers = await api_key("old-client")
+    await create_note(client, headers, title="kept")
+    [owner] = await connections.get("default").execute_query_dict(
+        "SELECT id FROM owners WHERE name = 'old-client'"
+    )
+    codec = CursorCodec(settings.cursor_secret.get_secret_value())
+    old = codec.encode(feed_binding(codec, owner["id"]), ["812", 3])  # (xid, seq): before v3
+    for path in ("/v1/changes", "/v1/changes/stream"):
+        response = await client.get(path, params={"cursor": old}, headers=headers)
+        assert response.status_code == 410, response.text
+        assert response.json()["type"] == "urn:notes-service:problem:cursor-expired"
+        assert "from the start" in response.json()["detail"]
+    changes, _ = await read_feed(client, headers)  # resync from the start: everything is there
+    assert [c["note"]["title"] for c in changes] == ["kept"]
 
 
 async def test_the_feed_is_per_owner_and_its_cursor_too(client: httpx.AsyncClient) -> None:

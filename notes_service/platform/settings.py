@@ -87,8 +87,8 @@ class Settings(BaseSettings):
     hot_lane: bool = True
     # A search ranks only this many of its newest matches (README: "Broad searches").
     search_rank_limit: int = Field(default=1000, ge=1, le=100_000)
-    # Notes per `POST /v1/import`: one request is one transaction, which holds back every
-    # owner's change feed while it runs. Larger files go through `notes-service import`.
+    # Notes per `POST /v1/import`: one request is one transaction (and one statement of its size
+    # after it for the feed's clock). Larger files go through `notes-service import`.
     import_max_lines: int = Field(default=10_000, ge=1, le=1_000_000)
     cursor_secret: SecretStr = SecretStr(DEV_CURSOR_SECRET)
     embedded_dir: Path = PROJECT_DIR / ".pgdata"
@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     limit_concurrency: int | None = Field(default=None, ge=1)
     # When set, GET /metrics needs `Authorization: Bearer <token>`.
     metrics_token: SecretStr | None = None
+    # How often each worker gives committed changes their feed positions (platform/feed_clock.py):
+    # the most a change waits before the feed and the stream can serve it.
+    feed_sequence_interval: float = Field(default=0.1, gt=0, le=1)
     # Server-Sent Events change stream (GET /v1/changes/stream), per worker.
     stream_max: int = Field(default=1000, ge=0, le=100_000)
     stream_heartbeat: float = Field(default=15.0, gt=0, le=3600)

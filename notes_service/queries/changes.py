@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from notes_service import cursors as positions
 from notes_service.contract import NoteOut
 from notes_service.queries.router import Cursor, Queries
-from notes_service.web.deps import CurrentOwner, Cursors
+from notes_service.web.deps import CurrentOwner, Cursors, FeedClockDep
 
 router = APIRouter(prefix="/v1", tags=["queries"])
 
@@ -38,14 +38,16 @@ async def changes(
     owner: CurrentOwner,
     queries: Queries,
     cursors: Cursors,
+    clock: FeedClockDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 100,
     cursor: Cursor = None,
 ) -> Response:
     binding = positions.feed_binding(cursors, owner.owner_id)
     position = positions.decode_feed(cursors, cursor, binding) if cursor else positions.FEED_START
+    await clock.settle(owner.owner_id)
     page = await queries.changes_page(owner.owner_id, position, limit)
-    if page["last_xid"] is not None:
-        position = (page["last_xid"], page["last_seq"])
+    if page["last_tick"] is not None:
+        position = (page["last_tick"], page["last_seq"])
     next_cursor = positions.encode_feed(cursors, binding, position)
     body = (
         f'{{"changes":{page["changes"]},"next_cursor":{json.dumps(next_cursor)},'

@@ -114,8 +114,8 @@ class NoteQueries:
     async def stats_json(self, owner_id: int) -> str:
         return str((await self._db.fetchrow(sql.STATS_JSON, [owner_id]))["body"])
 
-    async def changes_page(self, owner_id: int, after: tuple[str, int], limit: int) -> Row:
-        """`changes` (JSON text), `more`, and `last_xid` / `last_seq` of the page's last change
+    async def changes_page(self, owner_id: int, after: tuple[int, int], limit: int) -> Row:
+        """`changes` (JSON text), `more`, and `last_tick` / `last_seq` of the page's last change
         (NULL on an empty page)."""
         return await self._db.fetchrow(sql.CHANGES_JSON, [owner_id, after[0], after[1], limit])
 
@@ -125,15 +125,9 @@ class NoteQueries:
             raise RuntimeError("the stats statement returned no row")
         return row
 
-    async def changes(self, owner_id: int, after: tuple[str, int], limit: int) -> list[Row]:
-        values = {"owner_id": owner_id, "after_xid": after[0], "after_seq": after[1]}
+    async def changes(self, owner_id: int, after: tuple[int, int], limit: int) -> list[Row]:
+        values = {"owner_id": owner_id, "after_tick": after[0], "after_seq": after[1]}
         return await self._db.fetch_all(sql.CHANGES, values | {"limit": limit})
-
-    async def held_back(self, owner_id: int, after: tuple[str, int]) -> bool:
-        """Are there changes after `after` that the feed did not return (behind the horizon)?"""
-        values = {"owner_id": owner_id, "after_xid": after[0], "after_seq": after[1]}
-        row = await self._db.fetch_one(sql.HELD_BACK, values)
-        return bool(row and row["held"])
 
     async def export_notes(
         self, owner_id: int, after: tuple[datetime, uuid.UUID] | None, limit: int

@@ -155,42 +155,47 @@ FROM notes n
 WHERE n.owner_id = :owner_id
 """
 
-# The change feed. A change is visible once its transaction id is below the xmin of the
-# current snapshot: every transaction older than that has finished, and every transaction
-# still running (or yet to start) has an id at or above it. So the cursor, an
-# (xid, seq) position, never passes a change that could still commit behind it.
+# The change feed: the viewer's rows of `feed` after a (tick, seq) position, oldest first (an
+# index-only walk of feed_viewer_position), each with its note (NULL columns once it is deleted
+# for good) and its version. A row is there once its transaction has committed; positions follow
+# the viewer's commit order (migration feed_clock), so a cursor is never passed by a change that
+# commits later. The one statement behind both the page (`CHANGES_JSON`) and the stream.
 _CHANGE_OP = """
-CASE WHEN n.version = 1 THEN 'create'
+CASE WHEN n.gone THEN 'delete'
+     WHEN n.version = 1 THEN 'create'
      WHEN n.deleted_at IS NOT NULL THEN 'trash'
      WHEN prev.deleted THEN 'restore'
      ELSE 'update' END"""
 
-CHANGES = f"""
-WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
-pos AS (SELECT CAST(CAST(:after_xid AS text) AS xid8) AS xid, CAST(:after_seq AS bigint) AS seq),
-changed AS (
-    SELECT n.id, n.version, n.change_xid, n.change_seq, false AS gone
-    FROM notes n, horizon, pos
-    WHERE n.owner_id = :owner_id AND n.change_xid < horizon.xmin
-      AND (n.change_xid, n.change_seq) > (pos.xid, pos.seq)
-    UNION ALL
-    SELECT t.id, t.version, t.change_xid, t.change_seq, true
-    FROM tombstones t, horizon, pos
-    WHERE t.owner_id = :owner_id AND t.change_xid < horizon.xmin
-      AND (t.change_xid, t.change_seq) > (pos.xid, pos.seq)
-    ORDER BY change_xid, change_seq
-    LIMIT :limit
-)
-SELECT c.id AS change_id, c.version AS change_version, c.gone,
-       CAST(c.change_xid AS text) AS change_xid, c.change_seq,
-       CASE WHEN c.gone THEN 'delete' ELSE {_CHANGE_OP} END AS op,
-       {NOTE_COLUMNS}
-FROM changed c
-LEFT JOIN notes n ON n.id = c.id AND NOT c.gone
-LEFT JOIN revisions prev ON prev.note_id = n.id AND prev.version = n.version - 1
-ORDER BY c.change_xid, c.change_seq
-"""
 
+def _changes(viewer: str, tick: str, seq: str, limit: str) -> str:
+    return f"""
+WITH changed AS (
+    SELECT c.tick, c.seq, c.note_id AS change_id, n.id IS NULL AS gone,
+           coalesce(n.version, t.version) AS change_version,
+           row_number() OVER (ORDER BY c.tick, c.seq) AS i, {PAGE_COLUMNS}
+    FROM (SELECT f.note_id, f.tick, f.seq
+          FROM feed f
+          WHERE f.viewer_id = {viewer} AND (f.tick, f.seq) > ({tick}, {seq})
+          ORDER BY f.tick, f.seq
+          LIMIT {limit}) AS c
+    LEFT JOIN notes n ON n.id = c.note_id
+    LEFT JOIN tombstones t ON t.id = c.note_id AND n.id IS NULL
+)"""
+
+
+_FROM_CHANGED = """
+FROM changed n
+LEFT JOIN revisions prev ON prev.note_id = n.id AND prev.version = n.version - 1"""
+
+CHANGES = (
+    _changes(":owner_id", "CAST(:after_tick AS bigint)", "CAST(:after_seq AS bigint)", ":limit")
+    + f"""
+SELECT n.change_id, n.change_version, n.gone, n.tick, n.seq, {_CHANGE_OP} AS op, {NOTE_COLUMNS}
+{_FROM_CHANGED}
+ORDER BY n.i
+"""
+)
 
 _STATS = json_object(
     [
@@ -203,44 +208,29 @@ SELECT {_STATS} AS body
 FROM ({STATS.replace(":owner_id", "CAST($1 AS integer)")}) AS s
 """
 
-# The feed page as JSON: the same changes as CHANGES (which the event stream reads row by row),
-# bound by `$n`, with the position of the page's last change for the next cursor.
+# The feed page as JSON, bound by `$n`, with the position of the page's last change for the
+# next cursor.
 _CHANGE_JSON = json_object(
     [
-        ("id", "'\"' || CAST(n.id AS text) || '\"'"),
-        ("version", json_int("n.version")),
-        ("op", f"'\"' || CASE WHEN n.gone THEN 'delete' ELSE {_CHANGE_OP} END || '\"'"),
+        ("id", "'\"' || CAST(n.change_id AS text) || '\"'"),
+        ("version", json_int("n.change_version")),
+        ("op", f"'\"' || {_CHANGE_OP} || '\"'"),
         ("note", f"CASE WHEN n.gone THEN 'null' ELSE {NOTE_JSON} END"),
     ]
 )
 
-CHANGES_JSON = f"""
-WITH changed AS (
-    SELECT n.change_xid, n.change_seq, false AS gone, {PAGE_COLUMNS}
-    FROM notes n
-    WHERE n.owner_id = $1 AND n.change_xid < pg_snapshot_xmin(pg_current_snapshot())
-      AND (n.change_xid, n.change_seq) > (CAST(CAST($2 AS text) AS xid8), CAST($3 AS bigint))
-    UNION ALL
-    SELECT t.change_xid, t.change_seq, true, t.id, NULL, NULL, NULL, NULL, NULL, t.version,
-           NULL, NULL, NULL
-    FROM tombstones t
-    WHERE t.owner_id = $1 AND t.change_xid < pg_snapshot_xmin(pg_current_snapshot())
-      AND (t.change_xid, t.change_seq) > (CAST(CAST($2 AS text) AS xid8), CAST($3 AS bigint))
-    ORDER BY change_xid, change_seq
-    LIMIT CAST($4 AS integer) + 1
-),
-page AS (
-    SELECT c.*, row_number() OVER (ORDER BY c.change_xid, c.change_seq) AS i FROM changed c
-)
+CHANGES_JSON = (
+    _changes("$1", "CAST($2 AS bigint)", "CAST($3 AS bigint)", "CAST($4 AS integer) + 1")
+    + f"""
 SELECT {json_page(_CHANGE_JSON, "n.i", "CAST($4 AS integer)")} AS changes,
-       (array_agg(CAST(n.change_xid AS text) ORDER BY n.i DESC)
-            FILTER (WHERE n.i <= CAST($4 AS integer)))[1] AS last_xid,
-       (array_agg(n.change_seq ORDER BY n.i DESC)
-            FILTER (WHERE n.i <= CAST($4 AS integer)))[1] AS last_seq,
+       (array_agg(n.tick ORDER BY n.i DESC) FILTER (WHERE n.i <= CAST($4 AS integer)))[1]
+           AS last_tick,
+       (array_agg(n.seq ORDER BY n.i DESC) FILTER (WHERE n.i <= CAST($4 AS integer)))[1]
+           AS last_seq,
        count(*) > CAST($4 AS integer) AS more
-FROM page n
-LEFT JOIN revisions prev ON prev.note_id = n.id AND prev.version = n.version - 1 AND NOT n.gone
+{_FROM_CHANGED}
 """
+)
 
 
 # Export walks the owner's notes in short keyset chunks (index notes_owner_created_id), each
@@ -271,19 +261,3 @@ LIMIT :limit
 """
 
 OWNER_ID = "SELECT id FROM owners WHERE name = CAST(:name AS text)"
-
-# The change stream (stream.py): are there changes after the position that the feed did not
-# return? Only those still behind the horizon (or committed since the read): then the stream
-# must look again soon.
-HELD_BACK = """
-WITH pos AS (
-    SELECT CAST(CAST(:after_xid AS text) AS xid8) AS xid, CAST(:after_seq AS bigint) AS seq
-)
-SELECT EXISTS (
-    SELECT 1 FROM notes n, pos
-    WHERE n.owner_id = :owner_id AND (n.change_xid, n.change_seq) > (pos.xid, pos.seq)
-) OR EXISTS (
-    SELECT 1 FROM tombstones t, pos
-    WHERE t.owner_id = :owner_id AND (t.change_xid, t.change_seq) > (pos.xid, pos.seq)
-) AS held
-"""

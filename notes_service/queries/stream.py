@@ -1,11 +1,11 @@
 """`GET /v1/changes/stream`: the change feed pushed as Server-Sent Events.
 
-A stream reads exactly what `GET /v1/changes` would (the same query, so the same horizon rule)
-and sends each change as an event whose id is the feed cursor after it. Between reads it holds
-no database connection: it sleeps until the worker's listener (notes_service.platform.listener)
-hears a commit for its owner, or, while the listener is down, until a slow poll. Changes that
-committed but are held back behind the horizon (an older transaction is still open) are retried
-shortly, since the commit that releases them may belong to another owner and wake nobody here.
+A stream reads exactly what `GET /v1/changes` would (the same statement) and sends each change as
+an event whose id is the feed cursor after it. Between reads it holds no database connection: it
+sleeps until the worker's listener (notes_service.platform.listener) hears a commit for its
+owner, or, while the listener is down, until a slow poll. A change is in the feed as soon as its
+transaction commits (the feed's own clock, migration feed_clock), so one read after a wake-up
+finds it: nothing else on the server can hold it back.
 
 Bounded: at most NOTES_STREAM_MAX streams per worker; at most NOTES_STREAM_QUEUE_SIZE events
 waiting for a reader, who is cut off (with a final `resume` event) when it cannot take one for
@@ -29,13 +29,14 @@ from notes_service.accounts import auth
 from notes_service.accounts.auth import Principal
 from notes_service.contract import NoteOut
 from notes_service.cursors import CursorCodec
+from notes_service.platform.feed_clock import FeedClock
 from notes_service.platform.listener import Subscription
 from notes_service.platform.read_db import ReadDatabase
 from notes_service.queries.changes import Change
 from notes_service.queries.repository import NoteQueries
 from notes_service.queries.router import Cursor
 from notes_service.queries.stream_hub import StreamHub
-from notes_service.web.deps import CurrentOwner, Cursors
+from notes_service.web.deps import CurrentOwner, Cursors, FeedClockDep
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["queries"])
@@ -43,7 +44,7 @@ router = APIRouter(prefix="/v1", tags=["queries"])
 EVENT_STREAM = "text/event-stream"
 PAGE = 100
 HEARTBEAT = b": heartbeat\n\n"
-_RETRY_FIRST, _RETRY_MAX = 0.05, 1.0  # while changes are held back behind the horizon
+_RETRY_FIRST, _RETRY_MAX = 0.05, 1.0  # while a replica has not replayed a commit heard
 _REPLICA_RETRIES = 5
 _SETTLE = 1.0
 
@@ -72,17 +73,18 @@ class ChangeStream(Response):
     def __init__(
         self,
         hub: StreamHub,
+        clock: FeedClock,
         read_db: ReadDatabase,
         codec: CursorCodec,
         binding: str,
         owner: Principal,
         key_hash: str,
-        position: tuple[str, int],
+        position: positions.FeedPosition,
     ) -> None:
         super().__init__(headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
         # Endless: no content-length (Response would say 0), so the body goes out chunked.
         self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
-        self.hub, self.settings = hub, hub.settings
+        self.hub, self.settings, self.clock = hub, hub.settings, clock
         self.queries = NoteQueries(read_db)
         self.codec, self.binding = codec, binding
         self.owner, self.key_hash = owner, key_hash
@@ -147,14 +149,15 @@ class ChangeStream(Response):
                     return "key revoked"
             woken = subscription.wake.is_set()
             subscription.wake.clear()  # before reading: a commit heard meanwhile wakes again
+            if not woken:  # a wake-up comes from a sequencing: the positions are there
+                await self.clock.settle(self.owner.owner_id)
             delivered = await self._catch_up()
-            held = await self.queries.held_back(self.owner.owner_id, self.position)
             if delivered:
                 lag_retries = 0
             elif replica and woken:
                 lag_retries = _REPLICA_RETRIES
-            if held or lag_retries:
-                lag_retries = max(lag_retries - 1, 0)
+            if lag_retries:
+                lag_retries -= 1
                 retry = min(max(retry * 2, _RETRY_FIRST), _RETRY_MAX)
             else:
                 retry = 0.0
@@ -171,7 +174,7 @@ class ChangeStream(Response):
         while True:
             rows = await self.queries.changes(self.owner.owner_id, self.position, PAGE + 1)
             for row in rows[:PAGE]:
-                position = (row["change_xid"], row["change_seq"])
+                position = (row["tick"], row["seq"])
                 event_id = positions.encode_feed(self.codec, self.binding, position)
                 event = sse_event(event_id, "change", change_entry(row).model_dump_json())
                 try:
@@ -231,8 +234,8 @@ opaque cursor; with neither, from the beginning. It first catches up, then waits
 
 Each change is one event: `id:` the cursor after this change, `event: change`, and `data:` the
 same JSON entry `GET /v1/changes` returns (`id`, `version`, `op`, `note`). Events follow the
-feed's order and rule: none is sent while an earlier transaction could still commit before it,
-so reconnecting with `Last-Event-ID` loses and repeats nothing.
+feed's order: a change is sent once its transaction commits, and none that commits later is
+ever placed before it, so reconnecting with `Last-Event-ID` loses and repeats nothing.
 
 A comment line (`: heartbeat`) comes every `NOTES_STREAM_HEARTBEAT` seconds. A client that
 reads too slowly gets a last event `event: resume` (data:
@@ -260,6 +263,7 @@ async def change_stream(
     request: Request,
     owner: CurrentOwner,
     cursors: Cursors,
+    clock: FeedClockDep,
     cursor: Cursor = None,
     last_event_id: Annotated[str | None, Header(max_length=1024)] = None,
 ) -> Response:
@@ -269,4 +273,6 @@ async def change_stream(
     hub: StreamHub = request.app.state.streams
     hub.reserve()
     read_db: ReadDatabase = request.app.state.read_db
-    return ChangeStream(hub, read_db, cursors, binding, owner, auth.key_hash_of(request), position)
+    return ChangeStream(
+        hub, clock, read_db, cursors, binding, owner, auth.key_hash_of(request), position
+    )

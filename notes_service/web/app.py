@@ -15,6 +15,7 @@ from notes_service.notes.router import HOT_HANDLERS as notes_hot
 from notes_service.notes.router import router as notes_router
 from notes_service.notes.router import transfer_router, trash_router
 from notes_service.platform.db import tortoise_config
+from notes_service.platform.feed_clock import FeedClock
 from notes_service.platform.listener import Listener
 from notes_service.platform.logs import configure_logging
 from notes_service.platform.pools import BoundedAsyncpgClient
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             metrics.watch_pool("read", read_db.pool_stats)
             listener = Listener(settings.listen_url, KEY_CACHE)
             await listener.start()
+            app.state.feed_clock = feed_clock = FeedClock(settings.feed_sequence_interval)
+            feed_clock.start()
             app.state.streams = streams = StreamHub(settings, listener, metrics.streams_open)
             undo_signals = streams.follow_shutdown_signals()
             metrics.start()
@@ -85,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             finally:
                 undo_signals()
                 streams.shut_down()
+                await feed_clock.stop()
                 await listener.stop()
                 await metrics.stop()
                 await read_db.disconnect()

@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 
 from notes_service.accounts.auth import Principal, authenticate
 from notes_service.cursors import CursorCodec
+from notes_service.platform.feed_clock import FeedClock
 from notes_service.platform.settings import Settings
 
 CurrentOwner = Annotated[Principal, Depends(authenticate)]
@@ -25,3 +26,11 @@ async def cursor_codec(request: Request) -> CursorCodec:
 
 
 Cursors = Annotated[CursorCodec, Depends(cursor_codec)]
+
+
+async def feed_clock(request: Request) -> FeedClock:
+    clock: FeedClock = request.app.state.feed_clock
+    return clock
+
+
+FeedClockDep = Annotated[FeedClock, Depends(feed_clock)]

@@ -1,0 +1,141 @@
+"""Side by side: the working tree against an earlier commit, same machine, same PostgreSQL, one
+run. Each side gets its own database, migrated and seeded alike, and its own `notes-service
+serve` (one worker, production settings); wrk then alternates short rounds of each path between
+the two, so load drifting on the machine hits both alike.
+
+    .venv/bin/python -m benchmarks.ab REF [--paths post,get,list,search] [--notes N]
+
+REF is any git revision (its tree is exported to a temporary folder and run from there with this
+venv). Settings: BENCH_AB_ROUNDS (5), BENCH_AB_SECONDS (4), BENCH_AB_CONNECTIONS (32).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from benchmarks import seed
+from benchmarks.load import Scenario
+from benchmarks.servers import ROOT, Server, free_port, service_env
+from benchmarks.steps import ADMIN_URL, Settings, interleaved, log
+
+PATHS = ("post", "get", "list", "search")
+
+
+def export_tree(ref: str, into: Path) -> str:
+    commit = subprocess.run(  # noqa: S603
+        ["git", "rev-parse", "--short", ref],  # noqa: S607
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    archive = subprocess.run(  # noqa: S603
+        ["git", "archive", commit],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)  # noqa: S603, S607
+    return commit
+
+
+def run_cli(tree: Path, args: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "notes_service", *args],
+        cwd=tree, env=env | {"PYTHONPATH": str(tree)}, capture_output=True, text=True,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"{tree}: notes-service {' '.join(args)} failed:\n{done.stderr}")
+    return done.stdout
+
+
+def prepare(tree: Path, database: str, notes: int) -> tuple[dict[str, str], str, str]:
+    url = f"postgresql://postgres@127.0.0.1:5432/{database}"
+    env = service_env(url)
+    asyncio.run(seed.recreate_database(ADMIN_URL, database))
+    run_cli(tree, ["migrate"], env)
+    key = next(
+        line.removeprefix("key:").strip()
+        for line in run_cli(tree, ["keys", "create", "--owner", "bench"], env).splitlines()
+        if line.startswith("key:")
+    )
+    owner = asyncio.run(seed.owner_id(url, "bench"))
+    asyncio.run(seed.seed(url, owner, notes))
+    note_id = str(asyncio.run(seed.sample_note_ids(url, owner, 1))[0])
+    return env, key, note_id
+
+
+def scenarios(server: Server, key: str, note_id: str, paths: list[str]) -> list[Scenario]:
+    auth = {"Authorization": f"Bearer {key}"}
+    body = json.dumps({"title": "bench", "body": "posted", "tags": ["alpha", "beta", "gamma"]})
+    made = {
+        "post": Scenario(
+            "post",
+            server.url + "/v1/notes",
+            auth | {"Content-Type": "application/json"},
+            method="POST",
+            body=body,
+        ),
+        "get": Scenario("get", f"{server.url}/v1/notes/{note_id}", auth),
+        "list": Scenario("list", f"{server.url}/v1/notes?limit=20", auth),
+        "search": Scenario("search", f"{server.url}/v1/search?q={seed.RARE_WORD}", auth),
+    }
+    # Distinct names: interleaved() keeps each scenario's rounds under its name.
+    return [replace(made[p], name=f"{p} ({server.name})") for p in paths]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.ab", description=__doc__)
+    parser.add_argument("ref", help="the git revision to compare the working tree with")
+    parser.add_argument("--paths", default="post,get")
+    parser.add_argument("--notes", type=int, default=20_000)
+    args = parser.parse_args()
+    paths = [p for p in args.paths.split(",") if p]
+    if unknown := set(paths) - set(PATHS):
+        parser.error(f"unknown paths {sorted(unknown)}; choose from {PATHS}")
+    rounds = int(os.environ.get("BENCH_AB_ROUNDS", "5"))
+    seconds = float(os.environ.get("BENCH_AB_SECONDS", "4"))
+    connections = int(os.environ.get("BENCH_AB_CONNECTIONS", "32"))
+
+    workdir = Path(tempfile.mkdtemp(prefix="notes-ab-"))
+    old_tree = workdir / "tree"
+    old_tree.mkdir()
+    servers: list[Server] = []
+    try:
+        commit = export_tree(args.ref, old_tree)
+        sides = {}
+        for name, tree in (("new", ROOT), (commit, old_tree)):
+            log(f"{name}: migrating and seeding {args.notes:,} notes")
+            env, key, note_id = prepare(tree, f"notes_ab_{len(sides)}", args.notes)
+            log_file = workdir / f"{len(sides)}.log"
+            server = Server(name, "", free_port(), env, log_file, tree=tree)
+            server.start("/readyz")
+            servers.append(server)
+            sides[name] = scenarios(server, key, note_id, paths)
+        settings = Settings(database="notes_ab_0")
+        lines = [f"| path | working tree | {commit} | ratio |", "|---|--:|--:|--:|"]
+        for new, old in zip(sides["new"], sides[commit], strict=True):
+            a, b = interleaved(
+                new, old, settings, workdir, rounds=rounds, seconds=seconds,
+                connections=connections,
+            )  # fmt: skip
+            path = new.name.split()[0]
+            lines.append(f"| {path} | {a.rps:,.0f} | {b.rps:,.0f} | {a.rps / b.rps:.2f}x |")
+        print("\n".join(lines))
+    finally:
+        for server in servers:
+            server.stop()
+        for i in range(2):
+            asyncio.run(seed.drop_database(ADMIN_URL, f"notes_ab_{i}"))
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
