@@ -55,16 +55,25 @@ def run_cli(tree: Path, args: list[str], env: dict[str, str]) -> str:
     return done.stdout
 
 
+def new_key(tree: Path, env: dict[str, str], owner: str) -> str:
+    printed = run_cli(tree, ["keys", "create", "--owner", owner], env)
+    return next(
+        line.removeprefix("key:").strip()
+        for line in printed.splitlines()
+        if line.startswith("key:")
+    )
+
+
 def prepare(tree: Path, database: str, notes: int) -> tuple[dict[str, str], str, str]:
+    """A new database migrated and seeded by `tree`'s code: its environment, a key, a note id
+    ("" without notes)."""
     url = f"postgresql://postgres@127.0.0.1:5432/{database}"
     env = service_env(url)
     asyncio.run(seed.recreate_database(ADMIN_URL, database))
     run_cli(tree, ["migrate"], env)
-    key = next(
-        line.removeprefix("key:").strip()
-        for line in run_cli(tree, ["keys", "create", "--owner", "bench"], env).splitlines()
-        if line.startswith("key:")
-    )
+    key = new_key(tree, env, "bench")
+    if not notes:
+        return env, key, ""
     owner = asyncio.run(seed.owner_id(url, "bench"))
     asyncio.run(seed.seed(url, owner, notes))
     note_id = str(asyncio.run(seed.sample_note_ids(url, owner, 1))[0])
@@ -109,7 +118,7 @@ def main() -> int:
     servers: list[Server] = []
     try:
         commit = export_tree(args.ref, old_tree)
-        sides = {}
+        sides: dict[str, list[Scenario]] = {}
         for name, tree in (("new", ROOT), (commit, old_tree)):
             log(f"{name}: migrating and seeding {args.notes:,} notes")
             env, key, note_id = prepare(tree, f"notes_ab_{len(sides)}", args.notes)

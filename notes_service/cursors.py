@@ -210,7 +210,14 @@ def decode_feed(codec: CursorCodec, cursor: str, binding: str) -> FeedPosition:
     raw = codec.decode(cursor, binding)
     if len(raw) == 2 and all(type(v) is int and 0 <= v <= _BIGINT_MAX for v in raw):
         return raw[0], raw[1]
-    if len(raw) == 2 and isinstance(raw[0], str) and _OLD_XID.fullmatch(raw[0]):
+    if (
+        len(raw) == 2
+        and isinstance(raw[0], str)
+        and _OLD_XID.fullmatch(raw[0])
+        and int(raw[0]) < 2**64
+        and type(raw[1]) is int
+        and 0 <= raw[1] <= _BIGINT_MAX
+    ):
         raise CursorExpired()
     raise InvalidCursor()
 

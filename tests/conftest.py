@@ -183,6 +183,7 @@ PGBOUNCER_SUBSET = {
     "test_search.py",
     "test_rollback.py",
     "test_pgbouncer.py",
+    "test_changes.py",
 }
 
 

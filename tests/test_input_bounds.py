@@ -167,13 +167,17 @@ def _forged(settings: Settings, position: list[Any], **binding: Any) -> str:
 @pytest.mark.parametrize(
     "position",
     [
+        [0, 2**63],  # (tick, seq): both bigint
+        [2**63, 0],
+        [0, -1],
+        [-1, 0],
+        [0, 1.5],
+        [True, 0],
+        [1, 2, 3],
+        # Not even the feed's first format, (xid8 as text, seq), which gets 410 instead:
         ["0", 2**63],
-        ["0", 2**64],
         [str(2**64), 0],
-        ["99999999999999999999", 0],
         ["\u00b2", 0],  # a digit to str.isdigit(), not to PostgreSQL
-        ["0", -1],
-        ["0", 1.5],
     ],
 )
 async def test_a_change_feed_cursor_beyond_the_column_types_is_invalid(

@@ -150,11 +150,14 @@ async def test_filtered_lists_keep_an_index_plan(
 
 async def test_summaries_and_feed_keep_index_plans(seeded: asyncpg.Connection) -> None:
     owner_id = await seeded.fetchval("SELECT id FROM owners WHERE name = 'alice'")
-    feed = sql.Statement(sql.CHANGES_JSON, ("owner_id", "xid", "seq", "limit"))
+    await seeded.execute("SELECT feed_sequence(id) FROM owners")  # positions for the seeded
+    await seeded.execute("ANALYZE feed")
+    feed = sql.Statement(sql.CHANGES_JSON, ("owner_id", "tick", "seq", "limit"))
     plan = await _generic_plan(
-        seeded, feed, {"owner_id": owner_id, "xid": "0", "seq": 0, "limit": 100}
+        seeded, feed, {"owner_id": owner_id, "tick": 0, "seq": 0, "limit": 100}
     )
-    assert "notes_owner_change" in plan, plan
+    assert "Index Only Scan using feed_viewer_position" in plan, plan
+    assert "Seq Scan on feed" not in plan, plan
     one = ("owner_id",)
     for text in (sql.TAG_COUNTS_JSON, sql.STATS_JSON):
         plan = await _generic_plan(seeded, sql.Statement(text, one), {"owner_id": owner_id})

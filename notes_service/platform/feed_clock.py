@@ -6,8 +6,10 @@ viewer's clock row until it is visible. So a viewer's positions follow the order
 changes became visible, whatever else runs on the server, and writers never wait for each other.
 
 Every worker sequences all pending viewers every NOTES_FEED_SEQUENCE_INTERVAL seconds (any number
-of workers and replicas may: they skip each other's rows), and a feed read sequences its own
-viewer first, so a client reads its own writes. Both go to the primary (the write pool).
+of workers and replicas may: they skip each other's rows), on its listener's session connection
+(the write pool while that is down), so the rounds never wait for a pool connection behind
+requests; and a feed read sequences its own viewer first (on the write pool), so a client reads
+its own writes. All of it runs on the primary.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from tortoise import connections
 
@@ -23,20 +27,29 @@ from notes_service.platform import sql
 logger = logging.getLogger(__name__)
 
 
-async def sequence(viewer_id: int) -> int:
+Fetch = Callable[..., Awaitable[list[Any]]]
+
+
+async def _pool_fetch(query: str, *args: object) -> list[Any]:
+    _, rows = await connections.get("default").execute_query(query, list(args))
+    return list(rows)
+
+
+async def sequence(viewer_id: int, fetch: Fetch = _pool_fetch) -> int:
     """Position the viewer's committed pending changes now; how many got one."""
-    _, rows = await connections.get("default").execute_query(sql.FEED_SEQUENCE, [viewer_id])
+    rows = await fetch(sql.FEED_SEQUENCE, viewer_id)
     return int(rows[0]["sequenced"])
 
 
-async def sequence_pending() -> int:
-    _, rows = await connections.get("default").execute_query(sql.FEED_PENDING_VIEWERS)
-    return sum([await sequence(row["viewer_id"]) for row in rows])
+async def sequence_pending(fetch: Fetch = _pool_fetch) -> int:
+    viewers = await fetch(sql.FEED_PENDING_VIEWERS)
+    return sum([await sequence(row["viewer_id"], fetch) for row in viewers])
 
 
 class FeedClock:
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, session: Fetch) -> None:
         self.interval = interval
+        self.session = session  # the listener's connection: Listener.fetch
         self._task: asyncio.Task[None] | None = None
 
     async def settle(self, viewer_id: int) -> None:
@@ -56,12 +69,18 @@ class FeedClock:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    async def _round(self) -> None:
+        try:
+            await sequence_pending(self.session)
+        except ConnectionError:
+            await sequence_pending()
+
     async def _run(self) -> None:
         failing = False
         while True:
             await asyncio.sleep(self.interval)
             try:
-                await sequence_pending()
+                await self._round()
             except Exception:
                 if not failing:  # once per outage, not every interval
                     logger.warning("feed clock: sequencing failed; retrying", exc_info=True)

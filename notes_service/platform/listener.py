@@ -129,6 +129,14 @@ class Listener:
         with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             await self._connection.execute(sql, *args, timeout=PING_INTERVAL)
 
+    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        """A short statement on this worker's session connection (the feed clock's rounds, which
+        then take no pool connection from requests); ConnectionError while it is down."""
+        async with self._lock:
+            if self._connection is None:
+                raise ConnectionError("the listener is not connected")
+            return await self._connection.fetch(query, *args, timeout=PING_INTERVAL)
+
     def wake_all(self, *, recheck_key: bool) -> None:
         for subscribers in self._by_owner.values():
             for subscription in subscribers:

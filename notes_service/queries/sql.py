@@ -169,6 +169,9 @@ CASE WHEN n.gone THEN 'delete'
 
 
 def _changes(viewer: str, tick: str, seq: str, limit: str) -> str:
+    # The note and the tombstone are looked up per feed row (LATERAL ... LIMIT 1 is never
+    # flattened into a join): a page is at most 101 index look-ups, and a generic plan, which
+    # cannot know the page's size, never hashes the whole notes table instead.
     return f"""
 WITH changed AS (
     SELECT c.tick, c.seq, c.note_id AS change_id, n.id IS NULL AS gone,
@@ -176,11 +179,13 @@ WITH changed AS (
            row_number() OVER (ORDER BY c.tick, c.seq) AS i, {PAGE_COLUMNS}
     FROM (SELECT f.note_id, f.tick, f.seq
           FROM feed f
-          WHERE f.viewer_id = {viewer} AND (f.tick, f.seq) > ({tick}, {seq})
+          WHERE f.viewer_id = {viewer} AND f.tick IS NOT NULL
+            AND (f.tick, f.seq) > ({tick}, {seq})
           ORDER BY f.tick, f.seq
           LIMIT {limit}) AS c
-    LEFT JOIN notes n ON n.id = c.note_id
-    LEFT JOIN tombstones t ON t.id = c.note_id AND n.id IS NULL
+    LEFT JOIN LATERAL (SELECT * FROM notes WHERE notes.id = c.note_id LIMIT 1) AS n ON true
+    LEFT JOIN LATERAL (SELECT tombstones.version FROM tombstones
+                       WHERE tombstones.id = c.note_id AND n.id IS NULL LIMIT 1) AS t ON true
 )"""
 
 

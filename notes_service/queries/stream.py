@@ -149,7 +149,7 @@ class ChangeStream(Response):
                     return "key revoked"
             woken = subscription.wake.is_set()
             subscription.wake.clear()  # before reading: a commit heard meanwhile wakes again
-            if not woken:  # a wake-up comes from a sequencing: the positions are there
+            if first_wait or not listener.up:  # else a positioning woke us: they are there
                 await self.clock.settle(self.owner.owner_id)
             delivered = await self._catch_up()
             if delivered:

@@ -76,7 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             metrics.watch_pool("read", read_db.pool_stats)
             listener = Listener(settings.listen_url, KEY_CACHE)
             await listener.start()
-            app.state.feed_clock = feed_clock = FeedClock(settings.feed_sequence_interval)
+            app.state.feed_clock = feed_clock = FeedClock(
+                settings.feed_sequence_interval, listener.fetch
+            )
             feed_clock.start()
             app.state.streams = streams = StreamHub(settings, listener, metrics.streams_open)
             undo_signals = streams.follow_shutdown_signals()
