@@ -1,5 +1,11 @@
 """The search statements: full-text (`fts`) and trigram (`fuzzy`), with `$n` binds.
 
+The query text comes in as a `to_tsquery` source (`search_text.parse`), folded by PostgreSQL's
+`notes_fold` as the notes' documents are (migration 9). The fuzzy statement matches the title by
+trigram similarity, or each wanted word in the note's words (`search_words`) by word
+similarity, and never a note that holds an excluded term; each hit says whether it also
+matches the text (`match`: `text` or `fuzzy`).
+
 Broad queries: only the newest `rank_limit` matches (by `updated_at`, then id) are ranked, so a
 word found in 100,000 notes costs what a word found in `rank_limit` notes costs. Which plan finds
 those candidates fastest depends on how common the words are (for full text, a query with a word
@@ -57,7 +63,7 @@ FROM pg_stats s,
      unnest(CAST(CAST(s.most_common_elems AS text) AS text[]), s.most_common_elem_freqs)
        AS u(lexeme, share)
 WHERE s.schemaname = current_schema() AND s.tablename = 'notes' AND s.attname = 'search'
-  AND u.lexeme = ANY (tsvector_to_array(to_tsvector('english', $1)))
+  AND u.lexeme = ANY (tsvector_to_array(to_tsvector('english', notes_fold($1, true))))
 """
 # A word in at least this share of the notes is common: its newest matches are walked in the
 # GiST index (see `_candidates`).
@@ -93,30 +99,74 @@ def _candidates(carried: str, where: str, rank_limit: str | None, *, recent: boo
     LIMIT {rank_limit}"""
 
 
+# The wanted words of a fuzzy search as the notes' `search_words` hold them (folded, lower
+# case), without English stop words, in their order.
+FUZZY_WORDS = """
+SELECT coalesce(array_agg(f.word ORDER BY u.i), CAST('{}' AS text[])) AS words
+FROM unnest(CAST($1 AS text[])) WITH ORDINALITY AS u(word, i),
+     LATERAL (SELECT lower(notes_fold(u.word, true)) AS word) AS f
+WHERE ts_lexize('english_stem', f.word) <> CAST('{}' AS text[])
+"""
+
+
+# A typo in a short word keeps less of its trigrams than pg_trgm's default threshold for `<%`
+# (0.6) asks: `buget` has 0.44 of `budget`. Set for the fuzzy statement only.
+FUZZY_SETTINGS = {"pg_trgm.word_similarity_threshold": "0.4"}
+
+
+def _tsquery(source: str) -> str:
+    # Written out (not a CTE) so that the planner sees the tsquery and its selectivity.
+    return f"to_tsquery('english', notes_fold({source}, true))"
+
+
 @functools.cache
 def search_page(
-    mode: str, *, tags: bool, after: bool, as_of: bool, floor: bool, recent: bool = False
+    mode: str,
+    *,
+    tags: bool,
+    after: bool,
+    as_of: bool,
+    floor: bool,
+    recent: bool = False,
+    words: int = 0,
+    exclude: bool = False,
 ) -> Statement:
-    """`recent`: a full-text walk for a common word, without a floor (see `_candidates`)."""
+    """`recent`: a full-text walk for a common word, without a floor (see `_candidates`).
+    `words` and `exclude` (fuzzy only): how many wanted words, whether terms are excluded."""
     if recent and (mode != "fts" or floor):
         raise ValueError("only a full-text search without a floor walks the GiST index")
     p = Params()
-    owner, q = p("owner_id", "integer"), p("q", "text")
+    owner = p("owner_id", "integer")
+    tsquery = _tsquery(p("tsquery", "text"))
     limit = p("limit", "integer")
+    where = [f"n.owner_id = {owner}", "n.deleted_at IS NULL"]
     if mode == "fts":
-        # Written out (not a CTE) so that the planner sees the tsquery and its selectivity.
-        tsquery = f"websearch_to_tsquery('english', {q})"
-        match, carried = f"n.search @@ {tsquery}", "n.search"
-        rank = f"ts_rank(c.search, {tsquery})"
+        where.append(f"n.search @@ {tsquery}")
+        carried = "n.search"
+        rank, how = f"ts_rank(c.search, {tsquery})", "'text'"
         snippet = _safe(
             f"ts_headline('english', {_SNIPPET_SOURCE}, {tsquery}, '{_HEADLINE_OPTIONS}')"
         )
     else:
-        # `%` matches whole-title typos, `<%` a misspelt word within a longer title.
-        match, carried = f"({q} % n.title OR {q} <% n.title)", "n.title"
-        rank = f"greatest(similarity({q}, c.title), word_similarity({q}, c.title))"
+        wanted = p("wanted", "text")
+        # `%` matches whole-title typos, `<%` a misspelt word within a longer title; each wanted
+        # word in the note's words (the trigram index on search_words) finds body typos.
+        found = [f"{wanted} % n.title", f"{wanted} <% n.title"]
+        if words:
+            word_list = p("words", "text[]")
+            each = [f"({word_list})[{i}] <% n.search_words" for i in range(1, words + 1)]
+            found.append("(" + " AND ".join(each) + ")")
+        where.append("(" + " OR ".join(found) + ")")
+        if exclude:
+            where.append(f"NOT (n.search @@ {_tsquery(p('exclude', 'text'))})")
+        carried = "n.title, n.search, n.search_words"
+        texts = f"CASE WHEN c.search @@ {tsquery} THEN 1 ELSE 0 END"
+        rank = (
+            f"{texts} + greatest(similarity({wanted}, c.title), word_similarity({wanted}, c.title),"
+            f" 0.5 * word_similarity({wanted}, c.search_words))"
+        )
+        how = f"CASE WHEN c.search @@ {tsquery} THEN 'text' ELSE 'fuzzy' END"
         snippet = _safe(f"left({_SNIPPET_SOURCE}, 200)")
-    where = [f"n.owner_id = {owner}", "n.deleted_at IS NULL", match]
     if tags:
         where.append(tag_filter(p))
     if as_of:
@@ -132,14 +182,21 @@ def search_page(
     if after:
         keyset = f"WHERE (h.rank, h.id) < ({p('after_rank', 'real')}, {p('after_id', 'uuid')})"
     rank_limit = None if floor else p("rank_limit", "integer")
-    item = json_object([*NOTE_FIELDS, ("rank", json_float("p.rank")), ("snippet", snippet)])
+    item = json_object(
+        [
+            *NOTE_FIELDS,
+            ("rank", json_float("p.rank")),
+            ("snippet", snippet),
+            ("match", json_string("p.match")),
+        ]
+    )
     sql = f"""
 WITH candidate AS MATERIALIZED (
     {_candidates(carried, " AND ".join(where), rank_limit, recent=recent)}
 ),
 page AS (
-    SELECT h.id, h.rank, row_number() OVER (ORDER BY h.rank DESC, h.id DESC) AS i
-    FROM (SELECT c.id, {rank} AS rank FROM candidate c) AS h
+    SELECT h.id, h.rank, h.match, row_number() OVER (ORDER BY h.rank DESC, h.id DESC) AS i
+    FROM (SELECT c.id, {rank} AS rank, {how} AS match FROM candidate c) AS h
     {keyset}
     ORDER BY h.rank DESC, h.id DESC
     LIMIT {limit} + 1
