@@ -245,3 +245,16 @@ async def test_the_migration_rebuilds_old_documents_without_touching_the_feed(
     assert await _titles(client, corpus, "manana") == ["Viaje"]
     assert await sql("SELECT id, change_seq, version FROM notes ORDER BY id") == before
     assert await sql("SELECT count(*) AS n FROM notes WHERE search_words IS NULL") == [{"n": 0}]
+
+
+ODD_QUERIES = ["*", "**", "-", "or", "prog**", "'", "\\", "京*", "🍕*", '"unterminated', "-*"]
+
+
+@pytest.mark.parametrize("q", [*ODD_QUERIES, "a' or 'b", "数'据"])
+@pytest.mark.parametrize("fuzzy", ["false", "true"])
+async def test_odd_query_syntax_is_answered(
+    client: httpx.AsyncClient, corpus: dict[str, str], q: str, fuzzy: str
+) -> None:
+    response = await client.get("/v1/search", params={"q": q, "fuzzy": fuzzy}, headers=corpus)
+    assert response.status_code == 200, response.text
+    assert all(hit["match"] in ("text", "fuzzy") for hit in response.json()["items"])
