@@ -33,6 +33,7 @@ DOMAIN_TABLES = (
     "notes",
     "api_keys",
     "owners",
+    "search_vocabulary",
 )
 
 

@@ -3,14 +3,16 @@ exclusions that hold in every mode, over a small multilingual corpus."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from tortoise import connections
 
-from tests.factories import api_key, sql
+from tests.factories import api_key, owner_with_key, sql
 
 pytestmark = pytest.mark.i18n
 
@@ -234,8 +236,9 @@ async def test_the_migration_rebuilds_old_documents_without_touching_the_feed(
     # The documents as migration 2's generated column made them: unfolded, no words.
     await sql(
         "UPDATE notes SET search = setweight(to_tsvector('english', title), 'A')"
-        " || setweight(to_tsvector('english', body), 'B'), search_words = NULL"
+        " || setweight(to_tsvector('english', body), 'B')"
     )
+    await sql("TRUNCATE search_vocabulary")
     assert await _titles(client, corpus, "京都") == []
     assert await _titles(client, corpus, "manana") == []
     before = await sql("SELECT id, change_seq, version FROM notes ORDER BY id")
@@ -244,7 +247,7 @@ async def test_the_migration_rebuilds_old_documents_without_touching_the_feed(
     assert await _titles(client, corpus, "京都") == ["京都旅行"]
     assert await _titles(client, corpus, "manana") == ["Viaje"]
     assert await sql("SELECT id, change_seq, version FROM notes ORDER BY id") == before
-    assert await sql("SELECT count(*) AS n FROM notes WHERE search_words IS NULL") == [{"n": 0}]
+    assert await _titles(client, corpus, "buget") == ["Finance"]  # the vocabulary is back
 
 
 ODD_QUERIES = ["*", "**", "-", "or", "prog**", "'", "\\", "京*", "🍕*", '"unterminated', "-*"]
@@ -258,3 +261,33 @@ async def test_odd_query_syntax_is_answered(
     response = await client.get("/v1/search", params={"q": q, "fuzzy": fuzzy}, headers=corpus)
     assert response.status_code == 200, response.text
     assert all(hit["match"] in ("text", "fuzzy") for hit in response.json()["items"])
+
+
+async def test_writers_adding_the_same_new_words_neither_wait_nor_deadlock(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    # Two transactions each add two brand-new words, in opposite orders: each would wait for
+    # the other's uncommitted word. Neither may fail; the words end up in the vocabulary.
+    owner_id, _ = await owner_with_key()
+    insert = """INSERT INTO notes (id, owner_id, title, body, pinned, archived, version,
+                                   created_at, updated_at)
+                VALUES (gen_random_uuid(), $1, 'vocabulary', $2, false, false, 1, now(), now())"""
+    first, second = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+    try:
+        one, two = first.transaction(), second.transaction()
+        await one.start()
+        await two.start()
+        await first.execute(insert, owner_id, "quuxalpha")
+        await second.execute(insert, owner_id, "quuxbeta")
+        await asyncio.gather(
+            first.execute(insert, owner_id, "quuxbeta"),
+            second.execute(insert, owner_id, "quuxalpha"),
+        )
+        await one.commit()
+        await two.commit()
+    finally:
+        await first.close()
+        await second.close()
+    words = await sql("SELECT word FROM search_vocabulary WHERE word LIKE 'quux%' ORDER BY word")
+    assert words == [{"word": "quuxalpha"}, {"word": "quuxbeta"}]
+    assert await sql("SELECT count(*) AS n FROM notes WHERE title = 'vocabulary'") == [{"n": 4}]

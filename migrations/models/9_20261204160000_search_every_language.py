@@ -16,9 +16,12 @@ RUN_IN_TRANSACTION = False
 #   prefix) finds every occurrence. IMMUTABLE: changing it needs a new migration that rebuilds.
 # - `notes_german_extras`: words with ä, ö, ü or ß also go in with ae/oe/ue (Überweisung ->
 #   ueberweisung) and as the German stemmer has them (Häuser -> haus, Äpfel -> apfel).
-# - `search` (a generated column until now) is kept by a trigger from `notes_search_doc`, and
-#   `search_words` (the note's distinct folded words, no stop words, with a trigram index) lets a
-#   typo in a body word find it: word_similarity, `fuzzy=true`.
+# - `search` (a generated column until now) is kept by a trigger from `notes_search_doc`.
+# - `search_vocabulary`: every folded word any note has had (three letters or more, no digits,
+#   no CJK), with a trigram index: a typo (`fuzzy=true`) is corrected to its similar words, which
+#   are then looked for in `search` like any word. The same trigger adds a note's new words:
+#   far cheaper to write than a trigram index over each note's words (that index cost ~+200 us
+#   per inserted note, see docs/search.md).
 # The indexes on `search` (GIN, and migration 7's GiST) stay as they are.
 
 # Base letter -> its letters with diacritics (lower case; the upper case is derived).
@@ -131,21 +134,46 @@ SELECT setweight(to_tsvector('english', "notes_fold"(coalesce(title, ''), false)
                     || "notes_german_extras"(coalesce(body, '')), 'B')
 $fn$;
 
--- The note's distinct folded words of three letters or more, without digits, CJK (bigrams
--- are matched exactly) or English stop words: what a typo is compared with.
-CREATE OR REPLACE FUNCTION "notes_search_words"(title text, body text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
-SELECT coalesce(string_agg(w, ' '), '')
-FROM unnest(tsvector_to_array(to_tsvector('simple',
-         "notes_fold"(coalesce(title, '') || ' ' || coalesce(body, ''), false)))) AS w
+-- A text's distinct folded words of three letters or more, without digits or CJK (bigrams are
+-- matched exactly): what a typo is compared with.
+CREATE OR REPLACE FUNCTION "notes_search_words"(t text) RETURNS SETOF text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+SELECT w FROM unnest(tsvector_to_array(to_tsvector('simple', "notes_fold"(t, false)))) AS w
 WHERE length(w) BETWEEN 3 AND 40 AND w !~ '[0-9{CJK}]'
-  AND ts_lexize('english_stem', w) <> CAST('{{}}' AS text[])
+$fn$;
+
+-- Adds the words of `t` that the vocabulary lacks, in sorted order. Usually none are new, and
+-- this is a look-up per word. A new word that another transaction is adding too is locked by
+-- it until it commits: after 100 ms (or on a deadlock between two transactions writing several
+-- notes) this one leaves its new words to that transaction, rather than keep a writer waiting.
+CREATE OR REPLACE FUNCTION "notes_vocabulary_add"(t text) RETURNS integer
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    fresh text[];
+    waited text;
+BEGIN
+    SELECT array_agg(DISTINCT w.w ORDER BY w.w) INTO fresh
+    FROM "notes_search_words"(t) AS w(w)
+    WHERE NOT EXISTS (SELECT 1 FROM "search_vocabulary" v WHERE v.word = w.w);
+    IF fresh IS NULL THEN
+        RETURN 0;
+    END IF;
+    BEGIN
+        waited := current_setting('lock_timeout');
+        PERFORM set_config('lock_timeout', '100ms', true);
+        INSERT INTO "search_vocabulary" (word) SELECT unnest(fresh) ON CONFLICT DO NOTHING;
+        PERFORM set_config('lock_timeout', waited, true);
+    EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+        RETURN 0;  -- the subtransaction's end also undid the lock_timeout above
+    END;
+    RETURN cardinality(fresh);
+END
 $fn$;
 
 CREATE OR REPLACE FUNCTION "notes_search_fill"() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
     NEW.search := "notes_search_doc"(NEW.title, NEW.body);
-    NEW.search_words := "notes_search_words"(NEW.title, NEW.body);
+    PERFORM "notes_vocabulary_add"(NEW.title || ' ' || coalesce(NEW.body, ''));
     RETURN NEW;
 END
 $fn$;
@@ -153,7 +181,9 @@ $fn$;
 
 DDL = f"""
 ALTER TABLE "notes" ALTER COLUMN "search" DROP EXPRESSION IF EXISTS;
-ALTER TABLE "notes" ADD COLUMN IF NOT EXISTS "search_words" text;
+CREATE TABLE IF NOT EXISTS "search_vocabulary" ("word" text COLLATE "C" PRIMARY KEY);
+CREATE INDEX IF NOT EXISTS "search_vocabulary_trgm" ON "search_vocabulary"
+    USING gin ("word" gin_trgm_ops);
 {FUNCTIONS}
 DROP TRIGGER IF EXISTS "notes_search_insert" ON "notes";
 DROP TRIGGER IF EXISTS "notes_search_update" ON "notes";
@@ -170,12 +200,14 @@ WITH batch AS (
     SELECT id FROM "notes" WHERE $1::uuid IS NULL OR id > $1::uuid ORDER BY id LIMIT $2
 ), rebuilt AS (
     UPDATE "notes" n
-    SET "search" = "notes_search_doc"(n.title, n.body),
-        "search_words" = "notes_search_words"(n.title, n.body)
+    SET "search" = "notes_search_doc"(n.title, n.body)
     FROM batch WHERE n.id = batch.id
-    RETURNING n.id
+    RETURNING n.id, n.title, n.body
 )
-SELECT (SELECT id FROM batch ORDER BY id DESC LIMIT 1) AS last, (SELECT count(*) FROM rebuilt) AS n
+SELECT (SELECT id FROM batch ORDER BY id DESC LIMIT 1) AS last,
+       (SELECT count(*) FROM rebuilt) AS n,
+       (SELECT "notes_vocabulary_add"(string_agg(r.title || ' ' || coalesce(r.body, ''), ' '))
+        FROM rebuilt r) AS words
 """
 
 MAY_SKIP_TRIGGERS = "SELECT has_parameter_privilege('session_replication_role', 'SET') AS ok"
@@ -206,15 +238,11 @@ async def rebuild(db: BaseDBAsyncClient, batch: int = 2000) -> int:
 
 
 # The DDL is one transaction of brief locks (no table rewrite: dropping a column's expression
-# keeps its values); the trigram index is built CONCURRENTLY; then the batches rebuild every
+# keeps its values); then the batches rebuild every
 # existing note, while new writes already get the new document from the trigger. Run again
 # after an interruption, it starts over harmlessly.
 async def upgrade(db: BaseDBAsyncClient) -> str:
     await db.execute_script(DDL)
-    await db.execute_script(
-        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "notes_words_trgm" '
-        'ON "notes" USING gin ("search_words" gin_trgm_ops) WITH (gin_pending_list_limit = 256)'
-    )
     await rebuild(db)
     return 'ANALYZE "notes";'
 
@@ -223,8 +251,7 @@ async def downgrade(db: BaseDBAsyncClient) -> str:
     return """
         DROP TRIGGER IF EXISTS "notes_search_insert" ON "notes";
         DROP TRIGGER IF EXISTS "notes_search_update" ON "notes";
-        DROP INDEX IF EXISTS "notes_words_trgm";
-        ALTER TABLE "notes" DROP COLUMN IF EXISTS "search_words";
+        DROP TABLE IF EXISTS "search_vocabulary";
         ALTER TABLE "notes" DROP COLUMN IF EXISTS "search";
         ALTER TABLE "notes" ADD COLUMN "search" tsvector GENERATED ALWAYS AS (
             setweight(to_tsvector('english', "title"), 'A')
@@ -234,7 +261,8 @@ async def downgrade(db: BaseDBAsyncClient) -> str:
             WITH (gin_pending_list_limit = 256);
         CREATE INDEX "notes_recent_search" ON "notes" USING gist ("updated_at", "search");
         DROP FUNCTION IF EXISTS "notes_search_fill"();
-        DROP FUNCTION IF EXISTS "notes_search_words"(text, text);
+        DROP FUNCTION IF EXISTS "notes_vocabulary_add"(text);
+        DROP FUNCTION IF EXISTS "notes_search_words"(text);
         DROP FUNCTION IF EXISTS "notes_search_doc"(text, text);
         DROP FUNCTION IF EXISTS "notes_german_extras"(text);
         DROP FUNCTION IF EXISTS "notes_fold"(text, boolean);"""

@@ -62,30 +62,18 @@ class ReadDatabase:
             raise RuntimeError("the read side's JSON statements always return one row")
         return cast(Row, row)
 
-    async def fetchrow_planned(
-        self, sql: str, args: Sequence[Any], settings: Mapping[str, str] | None = None
-    ) -> Row:
+    async def fetchrow_planned(self, sql: str, args: Sequence[Any]) -> Row:
         """Like `fetchrow`, but planned for these values on every execution (never a generic
         plan), for a statement whose best plan depends on them. A statement prepared for one
-        run gets a custom plan; without a statement cache (PgBouncer) every statement does.
-        `settings`: PostgreSQL settings for this statement only (`set_config(..., true)` in a
-        read-only transaction around it), so that no session state stays on the connection."""
+        run gets a custom plan; without a statement cache (PgBouncer) every statement does."""
         async with self._pool.acquire() as connection:
-            if settings:
-                async with connection.transaction(readonly=True):
-                    for name, value in settings.items():
-                        await connection.execute("SELECT set_config($1, $2, true)", name, value)
-                    row = await self._planned(connection, sql, args)
+            if self._statement_cache:
+                row = await (await connection.prepare(sql)).fetchrow(*args)
             else:
-                row = await self._planned(connection, sql, args)
+                row = await connection.fetchrow(sql, *args)
         if row is None:
             raise RuntimeError("the read side's JSON statements always return one row")
         return cast(Row, row)
-
-    async def _planned(self, connection: Any, sql: str, args: Sequence[Any]) -> Any:
-        if self._statement_cache:
-            return await (await connection.prepare(sql)).fetchrow(*args)
-        return await connection.fetchrow(sql, *args)
 
     async def fetch_all(self, sql: str, values: Mapping[str, Any]) -> list[Row]:
         rows = await self._db.fetch_all(sql, dict(values))

@@ -77,10 +77,10 @@ class NoteQueries:
         `candidates` and its oldest note (`oldest_ts`, `oldest_id`)."""
         floor = after is not None and after.floor is not None
         text = search_text.parse(q)
-        words: list[str] = []
+        fuzzy = None
         if mode == "fuzzy" and text.words:
-            row = await self._db.fetchrow(search_sql.FUZZY_WORDS, [list(text.words)])
-            words = list(row["words"])
+            row = await self._db.fetchrow(search_sql.FUZZY_QUERY, [list(text.words)])
+            fuzzy = row["fuzzy"]
         statement = search_sql.search_page(
             mode,
             tags=bool(tags),
@@ -88,14 +88,14 @@ class NoteQueries:
             as_of=after is not None and after.as_of is not None,
             floor=floor,
             recent=mode == "fts" and not floor and await self.is_common(q),
-            words=len(words),
+            fuzzy=fuzzy is not None,
             exclude=text.exclude is not None,
         )
         values: dict[str, object] = {
             "owner_id": owner_id,
             "tsquery": text.tsquery,
             "wanted": text.wanted,
-            "words": words,
+            "fuzzy": fuzzy,
             "exclude": text.exclude,
             "tags": list(tags),
             "limit": limit,
@@ -105,8 +105,7 @@ class NoteQueries:
             values |= {"after_rank": after.rank, "after_id": after.id, "as_of": after.as_of}
             if after.floor is not None:
                 values |= {"floor_ts": after.floor[0], "floor_id": after.floor[1]}
-        settings = search_sql.FUZZY_SETTINGS if words else None
-        return await self._db.fetchrow_planned(statement.sql, statement.args(values), settings)
+        return await self._db.fetchrow_planned(statement.sql, statement.args(values))
 
     async def is_common(self, q: str) -> bool:
         now = time.monotonic()

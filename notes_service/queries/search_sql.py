@@ -2,8 +2,8 @@
 
 The query text comes in as a `to_tsquery` source (`search_text.parse`), folded by PostgreSQL's
 `notes_fold` as the notes' documents are (migration 9). The fuzzy statement matches the title by
-trigram similarity, or each wanted word in the note's words (`search_words`) by word
-similarity, and never a note that holds an excluded term; each hit says whether it also
+trigram similarity, or the document by the wanted words' near words in the vocabulary
+(`FUZZY_QUERY`), and never a note that holds an excluded term; each hit says whether it also
 matches the text (`match`: `text` or `fuzzy`).
 
 Broad queries: only the newest `rank_limit` matches (by `updated_at`, then id) are ranked, so a
@@ -99,19 +99,31 @@ def _candidates(carried: str, where: str, rank_limit: str | None, *, recent: boo
     LIMIT {rank_limit}"""
 
 
-# The wanted words of a fuzzy search as the notes' `search_words` hold them (folded, lower
-# case), without English stop words, in their order.
-FUZZY_WORDS = """
-SELECT coalesce(array_agg(f.word ORDER BY u.i), CAST('{}' AS text[])) AS words
-FROM unnest(CAST($1 AS text[])) WITH ORDINALITY AS u(word, i),
-     LATERAL (SELECT lower(notes_fold(u.word, true)) AS word) AS f
-WHERE ts_lexize('english_stem', f.word) <> CAST('{}' AS text[])
+# The typo-tolerant query of the wanted words (`$1`): each (folded, lower case; not an English
+# stop word) becomes the OR of its nearest words in the vocabulary (trigram similarity, served
+# by its trigram index) and of the words it begins (`prog` -> `programming`); the words are
+# ANDed, so NULL when one of them has no near word at all (or there is none). Each word is
+# quoted for `to_tsquery`.
+FUZZY_QUERY = r"""
+SELECT CASE WHEN count(w.near) = count(*)
+            THEN string_agg('(' || w.near || ')', ' & ' ORDER BY w.i) END AS fuzzy
+FROM (
+    SELECT u.i, (
+        SELECT string_agg(
+                   '''' || replace(replace(v.word, '\', '\\'), '''', '''''') || '''',
+                   ' | ' ORDER BY v.word)
+        FROM ((SELECT s.word FROM search_vocabulary s WHERE s.word % f.word
+               ORDER BY similarity(s.word, f.word) DESC, s.word LIMIT 5)
+              UNION
+              (SELECT s.word FROM search_vocabulary s
+               WHERE s.word > f.word AND s.word < f.word || chr(1114111)
+               ORDER BY s.word LIMIT 3)) AS v
+    ) AS near
+    FROM unnest(CAST($1 AS text[])) WITH ORDINALITY AS u(word, i)
+    CROSS JOIN LATERAL (SELECT lower(notes_fold(u.word, true)) AS word) AS f
+    WHERE ts_lexize('english_stem', f.word) <> CAST('{}' AS text[])
+) AS w
 """
-
-
-# A typo in a short word keeps less of its trigrams than pg_trgm's default threshold for `<%`
-# (0.6) asks: `buget` has 0.44 of `budget`. Set for the fuzzy statement only.
-FUZZY_SETTINGS = {"pg_trgm.word_similarity_threshold": "0.4"}
 
 
 def _tsquery(source: str) -> str:
@@ -128,11 +140,12 @@ def search_page(
     as_of: bool,
     floor: bool,
     recent: bool = False,
-    words: int = 0,
+    fuzzy: bool = False,
     exclude: bool = False,
 ) -> Statement:
     """`recent`: a full-text walk for a common word, without a floor (see `_candidates`).
-    `words` and `exclude` (fuzzy only): how many wanted words, whether terms are excluded."""
+    `fuzzy` and `exclude` (fuzzy mode only): whether there is a typo-tolerant query of the
+    words (`FUZZY_QUERY`), whether terms are excluded."""
     if recent and (mode != "fts" or floor):
         raise ValueError("only a full-text search without a floor walks the GiST index")
     p = Params()
@@ -149,21 +162,22 @@ def search_page(
         )
     else:
         wanted = p("wanted", "text")
-        # `%` matches whole-title typos, `<%` a misspelt word within a longer title; each wanted
-        # word in the note's words (the trigram index on search_words) finds body typos.
+        # `%` matches whole-title typos, `<%` a misspelt word within a longer title, and the
+        # words' near words in the document find typos in any word of the note.
         found = [f"{wanted} % n.title", f"{wanted} <% n.title"]
-        if words:
-            word_list = p("words", "text[]")
-            each = [f"({word_list})[{i}] <% n.search_words" for i in range(1, words + 1)]
-            found.append("(" + " AND ".join(each) + ")")
+        near = "0"
+        if fuzzy:
+            typos = _tsquery(p("fuzzy", "text"))
+            found.append(f"n.search @@ {typos}")
+            near = f"ts_rank(c.search, {typos})"
         where.append("(" + " OR ".join(found) + ")")
         if exclude:
             where.append(f"NOT (n.search @@ {_tsquery(p('exclude', 'text'))})")
-        carried = "n.title, n.search, n.search_words"
+        carried = "n.title, n.search"
         texts = f"CASE WHEN c.search @@ {tsquery} THEN 1 ELSE 0 END"
         rank = (
-            f"{texts} + greatest(similarity({wanted}, c.title), word_similarity({wanted}, c.title),"
-            f" 0.5 * word_similarity({wanted}, c.search_words))"
+            f"{texts} + greatest(similarity({wanted}, c.title), "
+            f"word_similarity({wanted}, c.title), {near})"
         )
         how = f"CASE WHEN c.search @@ {tsquery} THEN 'text' ELSE 'fuzzy' END"
         snippet = _safe(f"left({_SNIPPET_SOURCE}, 200)")
