@@ -291,3 +291,14 @@ async def test_writers_adding_the_same_new_words_neither_wait_nor_deadlock(
     words = await sql("SELECT word FROM search_vocabulary WHERE word LIKE 'quux%' ORDER BY word")
     assert words == [{"word": "quuxalpha"}, {"word": "quuxbeta"}]
     assert await sql("SELECT count(*) AS n FROM notes WHERE title = 'vocabulary'") == [{"n": 4}]
+
+
+async def test_a_body_of_one_long_cjk_run_is_written_and_found(client: httpx.AsyncClient) -> None:
+    # 100,000 characters without a break: folding it must stay linear in its length (it once
+    # took a minute for this body, past the statement timeout).
+    headers = await api_key()
+    body = "京都大学" + "数据迁移会议" * 16_665 + "会社"
+    response = await client.post("/v1/notes", json={"title": "长文", "body": body}, headers=headers)
+    assert response.status_code == 201, response.text
+    assert await _titles(client, headers, "京都大学") == ["长文"]
+    assert await _titles(client, headers, "会社") == ["长文"]

@@ -101,8 +101,17 @@ BEGIN
                    CASE
                        WHEN m[1] IS NULL THEN m[2]
                        WHEN length(m[1]) = 1 THEN ' ' || m[1] || ' '
-                       ELSE ' ' || (SELECT string_agg(substr(m[1], k, 2), ' ' ORDER BY k)
-                                    FROM generate_series(1, length(m[1]) - 1) AS k)
+                       -- The pairs from the first character, then from the second, in
+                       -- turn: two linear scans (substr(run, k, 2) for each k would read
+                       -- the run from its start each time, quadratic in its length).
+                       ELSE ' ' || (SELECT string_agg(b.pair, ' ' ORDER BY b.pos)
+                                    FROM (SELECT p[1] AS pair, 2 * k - 1 AS pos
+                                          FROM regexp_matches(m[1], '(..)', 'g')
+                                               WITH ORDINALITY AS e(p, k)
+                                          UNION ALL
+                                          SELECT p[1], 2 * k
+                                          FROM regexp_matches(substr(m[1], 2), '(..)', 'g')
+                                               WITH ORDINALITY AS o(p, k)) AS b)
                             || CASE WHEN for_query THEN ' ' ELSE ' ' || right(m[1], 1) || ' ' END
                    END,
                    '' ORDER BY i)
