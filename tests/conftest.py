@@ -34,6 +34,7 @@ DOMAIN_TABLES = (
     "notes",
     "api_keys",
     "owners",
+    "search_vocabulary",
 )
 
 

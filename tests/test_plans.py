@@ -18,7 +18,7 @@ from tortoise import connections
 
 from notes_service.platform.read_db import ReadDatabase
 from notes_service.platform.settings import Settings
-from notes_service.queries import search_sql, sql
+from notes_service.queries import search_sql, search_text, sql
 from notes_service.queries.repository import NoteQueries
 from tests.factories import owner_with_key
 
@@ -175,7 +175,12 @@ async def _search_plan(
     statement = search_sql.search_page(
         "fts", tags=False, after=floor, as_of=floor, floor=floor, recent=recent
     )
-    values: dict[str, Any] = {"owner_id": owner_id, "q": word, "limit": 20, "rank_limit": 100}
+    values: dict[str, Any] = {
+        "owner_id": owner_id,
+        "tsquery": search_text.parse(word).tsquery,
+        "limit": 20,
+        "rank_limit": 100,
+    }
     if floor:
         now = datetime.now(UTC)
         values |= {"as_of": now, "floor_ts": now - timedelta(seconds=100)}
@@ -214,7 +219,7 @@ async def test_the_gist_walk_cuts_at_rank_limit_as_the_newest_first_order_does(
     statement = search_sql.search_page(
         "fts", tags=False, after=False, as_of=False, floor=False, recent=True
     )
-    values = {"owner_id": owner_id, "q": "common", "limit": 20, "rank_limit": 100}
+    values = {"owner_id": owner_id, "tsquery": "'common'", "limit": 20, "rank_limit": 100}
     await seeded.execute("SET enable_seqscan = off; SET enable_bitmapscan = off")
     try:
         rows = await seeded.fetch("EXPLAIN " + statement.sql, *statement.args(values))

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from notes_service.cursors import Position, SearchPosition
 from notes_service.platform.read_db import ReadDatabase, Row
-from notes_service.queries import search_sql, sql
+from notes_service.queries import search_sql, search_text, sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +76,11 @@ class NoteQueries:
         """`items` (JSON text), `more`, `last_rank` / `last_id`, and the candidate set:
         `candidates` and its oldest note (`oldest_ts`, `oldest_id`)."""
         floor = after is not None and after.floor is not None
+        text = search_text.parse(q)
+        fuzzy = None
+        if mode == "fuzzy" and text.words:
+            row = await self._db.fetchrow(search_sql.FUZZY_QUERY, [list(text.words)])
+            fuzzy = row["fuzzy"]
         statement = search_sql.search_page(
             mode,
             tags=bool(tags),
@@ -83,10 +88,15 @@ class NoteQueries:
             as_of=after is not None and after.as_of is not None,
             floor=floor,
             recent=mode == "fts" and not floor and await self.is_common(q),
+            fuzzy=fuzzy is not None,
+            exclude=text.exclude is not None,
         )
         values: dict[str, object] = {
             "owner_id": owner_id,
-            "q": q,
+            "tsquery": text.tsquery,
+            "wanted": text.wanted,
+            "fuzzy": fuzzy,
+            "exclude": text.exclude,
             "tags": list(tags),
             "limit": limit,
             "rank_limit": self.search_rank_limit,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
@@ -30,8 +30,12 @@ router = APIRouter(prefix="/v1", tags=["queries"])
 Mode = positions.SearchMode
 
 SEARCH_DESCRIPTION = """Full-text search (`websearch_to_tsquery` syntax: `"a phrase"`, `-word`,
-`or`) over title (weighted higher) and body; `fuzzy=true`, or no word match at all, switches to
-trigram similarity on the title. Hits are ordered by `rank`, then id.
+`or`, and `prog*` for a prefix) over title (weighted higher) and body, in every language:
+accents fold (`cafe` finds `café`), two or more Chinese, Japanese or Korean characters find
+that text anywhere, emoji and symbols are words. `fuzzy=true`, or no match at all, switches to
+typo-tolerant matching: trigram similarity on the title, or word similarity to the words of
+the note. Each hit's `match` says how it matched (`text` or `fuzzy`); a `-word` exclusion holds
+in every mode. Hits are ordered by `rank`, then id.
 
 **Broad searches:** only the newest `NOTES_SEARCH_RANK_LIMIT` matches (default 1,000; newest by
 `updated_at`, then id) are ranked and returned; older matches of such a query are not, so
@@ -43,6 +47,7 @@ out of the rest of the walk, so no note appears twice."""
 class SearchHit(NoteOut):
     rank: float
     snippet: str
+    match: Literal["text", "fuzzy"]
 
 
 class SearchPage(BaseModel):
@@ -80,7 +85,7 @@ async def search_response(
         mode, after = positions.decode_search(cursors, query.cursor, binding)
     page = await queries.search_page(owner.owner_id, q, tags, mode, query.limit, after)
     if page["candidates"] == 0 and mode == "fts" and after is None:
-        mode = "fuzzy"  # nothing matched as words: tolerate typos in titles instead
+        mode = "fuzzy"  # nothing matched as words: tolerate typos (exclusions still hold)
         page = await queries.search_page(owner.owner_id, q, tags, mode, query.limit, None)
     next_cursor = None
     if page["more"]:

@@ -1,5 +1,11 @@
 """The search statements: full-text (`fts`) and trigram (`fuzzy`), with `$n` binds.
 
+The query text comes in as a `to_tsquery` source (`search_text.parse`), folded by PostgreSQL's
+`notes_fold` as the notes' documents are (migration 9). The fuzzy statement matches the title by
+trigram similarity, or the document by the wanted words' near words in the vocabulary
+(`FUZZY_QUERY`), and never a note that holds an excluded term; each hit says whether it also
+matches the text (`match`: `text` or `fuzzy`).
+
 Broad queries: only the newest `rank_limit` matches (by `updated_at`, then id) are ranked, so a
 word found in 100,000 notes costs what a word found in `rank_limit` notes costs. Which plan finds
 those candidates fastest depends on how common the words are (for full text, a query with a word
@@ -57,7 +63,7 @@ FROM pg_stats s,
      unnest(CAST(CAST(s.most_common_elems AS text) AS text[]), s.most_common_elem_freqs)
        AS u(lexeme, share)
 WHERE s.schemaname = current_schema() AND s.tablename = 'notes' AND s.attname = 'search'
-  AND u.lexeme = ANY (tsvector_to_array(to_tsvector('english', $1)))
+  AND u.lexeme = ANY (tsvector_to_array(to_tsvector('english', notes_fold($1, true))))
 """
 # A word in at least this share of the notes is common: its newest matches are walked in the
 # GiST index (see `_candidates`).
@@ -93,30 +99,88 @@ def _candidates(carried: str, where: str, rank_limit: str | None, *, recent: boo
     LIMIT {rank_limit}"""
 
 
+# The typo-tolerant query of the wanted words (`$1`): each (folded, lower case; not an English
+# stop word) becomes the OR of its nearest words in the vocabulary (trigram similarity, served
+# by its trigram index) and of the words it begins (`prog` -> `programming`); the words are
+# ANDed, so NULL when one of them has no near word at all (or there is none). Each word is
+# quoted for `to_tsquery`.
+FUZZY_QUERY = r"""
+SELECT CASE WHEN count(w.near) = count(*)
+            THEN string_agg('(' || w.near || ')', ' & ' ORDER BY w.i) END AS fuzzy
+FROM (
+    SELECT u.i, (
+        SELECT string_agg(
+                   '''' || replace(replace(v.word, '\', '\\'), '''', '''''') || '''',
+                   ' | ' ORDER BY v.word)
+        FROM ((SELECT s.word FROM search_vocabulary s WHERE s.word % f.word
+               ORDER BY similarity(s.word, f.word) DESC, s.word LIMIT 5)
+              UNION
+              (SELECT s.word FROM search_vocabulary s
+               WHERE s.word > f.word AND s.word < f.word || chr(1114111)
+               ORDER BY s.word LIMIT 3)) AS v
+    ) AS near
+    FROM unnest(CAST($1 AS text[])) WITH ORDINALITY AS u(word, i)
+    CROSS JOIN LATERAL (SELECT lower(notes_fold(u.word, true)) AS word) AS f
+    WHERE ts_lexize('english_stem', f.word) <> CAST('{}' AS text[])
+) AS w
+"""
+
+
+def _tsquery(source: str) -> str:
+    # Written out (not a CTE) so that the planner sees the tsquery and its selectivity.
+    return f"to_tsquery('english', notes_fold({source}, true))"
+
+
 @functools.cache
 def search_page(
-    mode: str, *, tags: bool, after: bool, as_of: bool, floor: bool, recent: bool = False
+    mode: str,
+    *,
+    tags: bool,
+    after: bool,
+    as_of: bool,
+    floor: bool,
+    recent: bool = False,
+    fuzzy: bool = False,
+    exclude: bool = False,
 ) -> Statement:
-    """`recent`: a full-text walk for a common word, without a floor (see `_candidates`)."""
+    """`recent`: a full-text walk for a common word, without a floor (see `_candidates`).
+    `fuzzy` and `exclude` (fuzzy mode only): whether there is a typo-tolerant query of the
+    words (`FUZZY_QUERY`), whether terms are excluded."""
     if recent and (mode != "fts" or floor):
         raise ValueError("only a full-text search without a floor walks the GiST index")
     p = Params()
-    owner, q = p("owner_id", "integer"), p("q", "text")
+    owner = p("owner_id", "integer")
+    tsquery = _tsquery(p("tsquery", "text"))
     limit = p("limit", "integer")
+    where = [f"n.owner_id = {owner}", "n.deleted_at IS NULL"]
     if mode == "fts":
-        # Written out (not a CTE) so that the planner sees the tsquery and its selectivity.
-        tsquery = f"websearch_to_tsquery('english', {q})"
-        match, carried = f"n.search @@ {tsquery}", "n.search"
-        rank = f"ts_rank(c.search, {tsquery})"
+        where.append(f"n.search @@ {tsquery}")
+        carried = "n.search"
+        rank, how = f"ts_rank(c.search, {tsquery})", "'text'"
         snippet = _safe(
             f"ts_headline('english', {_SNIPPET_SOURCE}, {tsquery}, '{_HEADLINE_OPTIONS}')"
         )
     else:
-        # `%` matches whole-title typos, `<%` a misspelt word within a longer title.
-        match, carried = f"({q} % n.title OR {q} <% n.title)", "n.title"
-        rank = f"greatest(similarity({q}, c.title), word_similarity({q}, c.title))"
+        wanted = p("wanted", "text")
+        # `%` matches whole-title typos, `<%` a misspelt word within a longer title, and the
+        # words' near words in the document find typos in any word of the note.
+        found = [f"{wanted} % n.title", f"{wanted} <% n.title"]
+        near = "0"
+        if fuzzy:
+            typos = _tsquery(p("fuzzy", "text"))
+            found.append(f"n.search @@ {typos}")
+            near = f"ts_rank(c.search, {typos})"
+        where.append("(" + " OR ".join(found) + ")")
+        if exclude:
+            where.append(f"NOT (n.search @@ {_tsquery(p('exclude', 'text'))})")
+        carried = "n.title, n.search"
+        texts = f"CASE WHEN c.search @@ {tsquery} THEN 1 ELSE 0 END"
+        rank = (
+            f"{texts} + greatest(similarity({wanted}, c.title), "
+            f"word_similarity({wanted}, c.title), {near})"
+        )
+        how = f"CASE WHEN c.search @@ {tsquery} THEN 'text' ELSE 'fuzzy' END"
         snippet = _safe(f"left({_SNIPPET_SOURCE}, 200)")
-    where = [f"n.owner_id = {owner}", "n.deleted_at IS NULL", match]
     if tags:
         where.append(tag_filter(p))
     if as_of:
@@ -132,14 +196,21 @@ def search_page(
     if after:
         keyset = f"WHERE (h.rank, h.id) < ({p('after_rank', 'real')}, {p('after_id', 'uuid')})"
     rank_limit = None if floor else p("rank_limit", "integer")
-    item = json_object([*NOTE_FIELDS, ("rank", json_float("p.rank")), ("snippet", snippet)])
+    item = json_object(
+        [
+            *NOTE_FIELDS,
+            ("rank", json_float("p.rank")),
+            ("snippet", snippet),
+            ("match", json_string("p.match")),
+        ]
+    )
     sql = f"""
 WITH candidate AS MATERIALIZED (
     {_candidates(carried, " AND ".join(where), rank_limit, recent=recent)}
 ),
 page AS (
-    SELECT h.id, h.rank, row_number() OVER (ORDER BY h.rank DESC, h.id DESC) AS i
-    FROM (SELECT c.id, {rank} AS rank FROM candidate c) AS h
+    SELECT h.id, h.rank, h.match, row_number() OVER (ORDER BY h.rank DESC, h.id DESC) AS i
+    FROM (SELECT c.id, {rank} AS rank, {how} AS match FROM candidate c) AS h
     {keyset}
     ORDER BY h.rank DESC, h.id DESC
     LIMIT {limit} + 1
