@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,14 +13,15 @@ import httpx
 import pytest
 
 from tests.servers import Service, cli_key, gauge, service, until
-from tests.sse import Event, Events, open_stream, stream_client
+from tests.sse import Event, Events, open_stream, raw_stream, read_to_end, stream_client
 from tests.test_listener import kill_listeners, listener_pids
 
 STREAM_ENV = {
-    "NOTES_STREAM_QUEUE_SIZE": "4",
+    "NOTES_STREAM_BUFFER_BYTES": "4096",
     "NOTES_STREAM_SEND_TIMEOUT": "1",
     "NOTES_STREAM_POLL_INTERVAL": "1",
     "NOTES_STREAM_MAX": "250",
+    "NOTES_STREAM_MAX_PER_KEY": "50",
 }
 
 
@@ -221,7 +221,7 @@ async def test_a_stalled_reader_is_cut_off_and_others_keep_flowing(
     svc: Service, client: httpx.AsyncClient, database_url: str
 ) -> None:
     alice = cli_key(database_url, "slow-alice")
-    stalled = _raw_stream(svc.port, alice)
+    stalled = raw_stream(svc.port, alice)
     try:
         async with open_stream(client, alice) as reader:
             # ~10 MB of events: more than the socket buffers and the 4-event queue hold.
@@ -235,7 +235,7 @@ async def test_a_stalled_reader_is_cut_off_and_others_keep_flowing(
             flowing = await reader.take(90, 60)  # the other stream gets everything
             assert titles(flowing) == [f"n{i}" for i in range(90)]
             await until(lambda: "reader fell behind" in svc.log(), 30, "the cut-off")
-        events = await asyncio.to_thread(_read_to_end, stalled)
+        events = await asyncio.to_thread(read_to_end, stalled)
     finally:
         stalled.close()
     *changes, final = events
@@ -244,48 +244,6 @@ async def test_a_stalled_reader_is_cut_off_and_others_keep_flowing(
     assert 0 < len(changes) < 90 and all(e.event == "change" for e in changes)
     rest, _ = await feed(client, alice, final.id)  # resuming from it: no gap, no repeat
     assert titles(changes) + [c["note"]["title"] for c in rest] == [f"n{i}" for i in range(90)]
-
-
-def _raw_stream(port: int, headers: dict[str, str]) -> socket.socket:
-    """A stream whose reader takes only the response head and then stops reading."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect(("127.0.0.1", port))
-    sock.sendall(
-        f"GET /v1/changes/stream HTTP/1.1\r\nHost: notes.test\r\n"
-        f"Authorization: {headers['Authorization']}\r\n\r\n".encode()
-    )
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(1)
-    assert head.startswith(b"HTTP/1.1 200"), head
-    return sock
-
-
-def _read_to_end(sock: socket.socket) -> list[Event]:
-    """Every event of a chunked body, up to its last chunk."""
-    sock.settimeout(30)
-    raw = b""
-    while not raw.endswith(b"0\r\n\r\n"):
-        data = sock.recv(1 << 20)
-        if not data:
-            break
-        raw += data
-    body, rest = b"", raw
-    while rest:
-        size_line, _, rest = rest.partition(b"\r\n")
-        size = int(size_line, 16)
-        if size == 0:
-            break
-        body, rest = body + rest[:size], rest[size + 2 :]
-    events = []
-    for block in body.decode().split("\n\n"):
-        fields = dict(
-            line.split(": ", 1) for line in block.splitlines() if not line.startswith(":")
-        )
-        if fields:
-            events.append(Event(**fields))
-    return events
 
 
 async def test_streams_are_capped_per_worker_and_end_cleanly_on_sigterm(

@@ -75,7 +75,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             metrics.watch_pool("read", read_db.pool_stats)
             listener = Listener(settings.listen_url, KEY_CACHE)
             await listener.start()
-            app.state.streams = streams = StreamHub(settings, listener, metrics.streams_open)
+            app.state.streams = streams = StreamHub(
+                settings,
+                listener,
+                metrics.streams_open,
+                app.state.note_queries,
+                app.state.cursor_codec,
+                metrics.stream_buffered_bytes,
+                metrics.stream_feed_reads,
+            )
+            streams.start()
             undo_signals = streams.follow_shutdown_signals()
             metrics.start()
             logger.info("started: write and read pools open")
@@ -85,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             finally:
                 undo_signals()
                 streams.shut_down()
+                await streams.stop()
                 await listener.stop()
                 await metrics.stop()
                 await read_db.disconnect()
