@@ -301,3 +301,32 @@ def _nowhere() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"postgresql://postgres@127.0.0.1:{port}/nowhere"
+
+
+async def test_a_stream_whose_owner_is_no_longer_announced_recovers(
+    svc: Service, database_url: str
+) -> None:
+    """Its `live_owners` row gone (deleted by hand, lost with an unlogged table's crash reset),
+    no commit of the owner is announced; the listener finds the row missing and registers it
+    again, and the stream catches up on what it missed."""
+    owner = f"lost-{uuid.uuid4().hex[:8]}"
+    (key,) = await make_keys(database_url, owner, 1)
+    conn = await asyncpg.connect(database_url)
+    try:
+        owner_id = await conn.fetchval("SELECT id FROM owners WHERE name = $1", owner)
+        registered = "SELECT count(*) FROM live_owners WHERE owner_id = $1"
+        async with stream_client(svc.url) as client, open_stream(client, key) as events:
+            # Two changes heard one after the other: the stream is past its first, timed wait
+            # (which would find the next change by itself) and waits for announcements alone.
+            for title in ("first", "second"):
+                response = await client.post("/v1/notes", json={"title": title}, headers=key)
+                assert (await events.next(10)).json()["note"]["title"] == title
+            assert await conn.fetchval(registered, owner_id) == 1
+            await conn.execute("DELETE FROM live_owners WHERE owner_id = $1", owner_id)
+            response = await client.post("/v1/notes", json={"title": "unannounced"}, headers=key)
+            assert response.status_code == 201
+            # The listener's check runs every 5 s; without it the stream would hear nothing.
+            assert (await events.next(15)).json()["note"]["title"] == "unannounced"
+            assert await conn.fetchval(registered, owner_id) == 1
+    finally:
+        await conn.close()
