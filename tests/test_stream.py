@@ -95,8 +95,8 @@ async def test_reconnecting_with_last_event_id_has_no_gap_and_no_repeat(
     headers = alice | {"Last-Event-ID": first[-1].id}
     async with open_stream(client, headers, cursor=early) as events:
         rest = await events.take(5, 10)
-        await asyncio.sleep(0.5)
-        assert events.pending() == []
+        await create(client, alice, "end")  # the next event is this one: nothing repeated
+        assert titles([await events.next(5)]) == ["end"]
     assert titles(first + rest) == [f"n{i}" for i in range(8)]
 
 
@@ -145,8 +145,8 @@ async def test_a_killed_listener_loses_nothing(
         for i in range(4, 6):
             await create(client, alice, f"n{i}")
         got += await events.take(2, 5)
-        await asyncio.sleep(0.5)
-        assert events.pending() == []
+        await create(client, alice, "end")  # the next event is this one: nothing repeated
+        assert titles([await events.next(5)]) == ["end"]
     assert titles(got) == [f"n{i}" for i in range(1, 6)]
 
 
@@ -183,9 +183,22 @@ async def test_200_idle_streams_hold_no_connection_and_almost_no_cpu(
             streams.append(await context.__aenter__())
             contexts.append(context)
         await until(lambda: _equals(client, "sse_streams_open", 200), 30, "200 open streams")
-        await asyncio.sleep(1)  # let the openings' catch-up reads finish
-        for pool in ("read", "write"):
-            assert await gauge(client, f'db_pool_connections_in_use{{pool="{pool}"}}') == 0
+        # Two changes each owner's streams hear one after the other: every stream is then past
+        # its opening reads and its first, timed wait, and waits for announcements alone.
+        for round_ in range(2):
+            for i, owner in enumerate(owners):
+                await create(client, owner, f"warm-{round_}-{i}")
+            heard = [await s.next(10) for s in streams]
+            assert all(e.json()["note"]["title"].startswith(f"warm-{round_}-") for e in heard)
+
+        async def pools_idle() -> bool:
+            in_use = [
+                await gauge(client, f'db_pool_connections_in_use{{pool="{pool}"}}')
+                for pool in ("read", "write")
+            ]
+            return in_use == [0, 0]
+
+        await until(pools_idle, 10, "no pool connection in use by the idle streams")
         used = await _cpu_over(svc.process.pid, 10)
         assert used - baseline < 0.1, f"10 s idle: {used:.2f} CPU s, {baseline:.2f} s without"
         # ... and they are alive: one change wakes exactly its owner's 50 streams.
