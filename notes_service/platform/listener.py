@@ -8,8 +8,9 @@ writes nobody listens for pay nothing for NOTIFY. A revocation evicts the key fr
 process's key cache (notes_service.accounts.auth.KEY_CACHE) and closes that key's change
 streams; a change wakes the owner's streams. While the connection is down nothing can be heard:
 the key cache is dropped and bypassed, and streams poll slowly. When it is back, it registers its
-owners again, and every stream is woken to catch up and to re-check its key, because anything
-committed meanwhile was not announced to this process.
+owners again, and every stream is woken to catch up, because anything committed meanwhile was
+not announced to this process (the streams' keys are then checked in one statement by
+notes_service.queries.stream_hub, as every half second while the connection is down).
 
 LISTEN needs a session of its own, so the connection is a dedicated asyncpg connection to
 `NOTES_LISTEN_DATABASE_URL` (default: the write URL), never one from a pool; behind PgBouncer in
@@ -233,7 +234,9 @@ class Listener:
         self.connects += 1
         self.connected.set()
         logger.info("listener: listening on %s", self.url.rsplit("@", 1)[-1])
-        self.wake_all(recheck_key=True)
+        # Revocations missed while down are found by one look-up of all the streams' keys
+        # (notes_service.queries.stream_hub, on `connects` changing), not one per stream.
+        self.wake_all(recheck_key=False)
         while not lost.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(lost.wait(), PING_INTERVAL)
