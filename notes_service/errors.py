@@ -100,6 +100,13 @@ class IdempotencyKeyReused(ValidationFailed):
         super().__init__([{"loc": ["header", "Idempotency-Key"], "msg": detail}], detail)
 
 
+class TooManyRequests(AppError):
+    status, slug, title = 429, "too-many-requests", "Too many requests"
+
+    def __init__(self, detail: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
 class ServiceUnavailable(AppError):
     status, slug, title = 503, "unavailable", "Service temporarily unavailable"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -91,3 +92,45 @@ def stream_client(base_url: str, connections: int = 20) -> httpx.AsyncClient:
         timeout=httpx.Timeout(30, read=None),
         limits=httpx.Limits(max_connections=connections, max_keepalive_connections=0),
     )
+
+
+def raw_stream(port: int, headers: dict[str, str]) -> socket.socket:
+    """A stream whose reader takes only the response head and then stops reading."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(
+        f"GET /v1/changes/stream HTTP/1.1\r\nHost: notes.test\r\n"
+        f"Authorization: {headers['Authorization']}\r\n\r\n".encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return sock
+
+
+def read_to_end(sock: socket.socket) -> list[Event]:
+    """Every event of a chunked body, up to its last chunk."""
+    sock.settimeout(30)
+    raw = b""
+    while not raw.endswith(b"0\r\n\r\n"):
+        data = sock.recv(1 << 20)
+        if not data:
+            break
+        raw += data
+    body, rest = b"", raw
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            break
+        body, rest = body + rest[:size], rest[size + 2 :]
+    events = []
+    for block in body.decode().split("\n\n"):
+        fields = dict(
+            line.split(": ", 1) for line in block.splitlines() if not line.startswith(":")
+        )
+        if fields:
+            events.append(Event(**fields))
+    return events

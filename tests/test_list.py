@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import base64
 import itertools
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,6 +54,26 @@ note_specs = st.lists(
 )
 
 
+def _sort_key(note: dict[str, Any], column: str) -> tuple[datetime, uuid.UUID]:
+    return note[column], note["id"]
+
+
+def _tie_on_every_boundary(
+    matches: list[dict[str, Any]], column: str, descending: bool, limit: int
+) -> None:
+    """Give the first item of each later page the sort value of the last item of the page
+    before it (in place), so that every page boundary falls inside a tie: only the id orders
+    the two. A note is never updated before it was created."""
+    for boundary in range(limit, len(matches), limit):
+        ordered = sorted(matches, key=lambda n: _sort_key(n, column), reverse=descending)
+        value, after = ordered[boundary - 1][column], ordered[boundary]
+        after[column] = value
+        if column == "created_at":
+            after["updated_at"] = max(after["updated_at"], value)
+        else:
+            after["created_at"] = min(after["created_at"], value)
+
+
 @settings(
     max_examples=30,
     deadline=None,
@@ -76,34 +98,35 @@ async def test_walking_the_cursors_yields_every_match_once_in_order(
 ) -> None:
     # A fresh owner per example: the tables are truncated per test, not per example.
     owner_id, headers = await owner_with_key(f"prop-{next(_owners)}")
+    column, descending = sort.lstrip("-"), sort.startswith("-")
     notes = []
     for spec in specs:
         created = BASE + timedelta(seconds=spec["created"])
-        note = await insert_note(
-            owner_id,
-            created_at=created,
-            updated_at=created + timedelta(seconds=spec["updated"]),
-            pinned=spec["pinned"],
-            archived=spec["archived"],
-            deleted_at=BASE if spec["trashed"] else None,
+        notes.append(
+            {
+                "id": uuid.uuid4(),
+                "created_at": created,
+                "updated_at": created + timedelta(seconds=spec["updated"]),
+                "pinned": spec["pinned"],
+                "archived": spec["archived"],
+                "deleted_at": BASE if spec["trashed"] else None,
+            }
         )
-        notes.append(note)
-
-    column, descending = sort.lstrip("-"), sort.startswith("-")
-    expected = sorted(
-        (
-            n
-            for n in notes
-            if (pinned is None or n.pinned == pinned)
-            and n.archived == archived
-            and (n.deleted_at is not None) == trashed
-        ),
-        key=lambda n: (getattr(n, column), n.id),
-        reverse=descending,
-    )
+    matches = [
+        n
+        for n in notes
+        if (pinned is None or n["pinned"] == pinned)
+        and n["archived"] == archived
+        and (n["deleted_at"] is not None) == trashed
+    ]
+    # Ties on a page boundary on purpose, not by chance: the id tie-break decides those pages.
+    _tie_on_every_boundary(matches, column, descending, limit)
+    for note in notes:
+        await insert_note(owner_id, **note)
+    expected = sorted(matches, key=lambda n: _sort_key(n, column), reverse=descending)
     params: dict[str, Any] = {"sort": sort, "limit": limit, "archived": archived}
     params |= {"trashed": trashed} | ({} if pinned is None else {"pinned": pinned})
-    assert await walk(client, headers, params) == [str(n.id) for n in expected]
+    assert await walk(client, headers, params) == [str(n["id"]) for n in expected]
 
 
 @settings(
@@ -231,6 +254,40 @@ async def test_tampered_or_garbled_cursors_get_400(client: httpx.AsyncClient) ->
         assert response.status_code == 400, bad
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["type"].endswith(":invalid-cursor")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+async def test_a_forged_cursor_without_a_valid_signature_gets_400(
+    client: httpx.AsyncClient,
+) -> None:
+    """A client that writes its own payload (the real binding, another position) gets no page,
+    whatever it puts where the signature goes."""
+    headers = await api_key()
+    cursor = await _a_cursor(client, headers)
+    body, signature = cursor.split(".")
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    payload["p"][1] = str(uuid.UUID(int=0))  # a position of the client's choosing
+    forged = _b64(json.dumps(payload, separators=(",", ":")).encode())
+    for bad in [f"{forged}.", f"{forged}.{signature}", f"{forged}.{_b64(b'x' * 16)}"]:
+        response = await client.get(
+            "/v1/notes", params={"limit": 1, "cursor": bad}, headers=headers
+        )
+        assert response.status_code == 400, (bad, response.text)
+        assert "not issued by this service" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("sort", SORTS)
+async def test_notes_with_the_same_time_are_paged_by_id(
+    client: httpx.AsyncClient, sort: str
+) -> None:
+    """Every note has the same timestamps: only the id orders them, on every page boundary."""
+    owner_id, headers = await owner_with_key()
+    notes = [await insert_note(owner_id, created_at=BASE, updated_at=BASE) for _ in range(7)]
+    expected = sorted((str(n.id) for n in notes), key=uuid.UUID, reverse=sort.startswith("-"))
+    assert await walk(client, headers, {"sort": sort, "limit": 2}) == expected
 
 
 async def test_cursor_is_bound_to_its_sort_filters_and_owner(client: httpx.AsyncClient) -> None:

@@ -25,7 +25,7 @@ async def test_readyz_reports_every_check(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     assert response.json() == {
         "status": "ready",
-        "checks": {"write_pool": "ok", "read_pool": "ok", "migrations": "ok"},
+        "checks": {"write_pool": "ok", "read_pool": "ok", "migrations": "ok", "listener": "ok"},
     }
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -57,3 +59,26 @@ async def test_a_failed_create_leaves_no_idempotency_record(client: httpx.AsyncC
     retry = await client.post("/v1/notes", json=payload, headers=headers)
     assert retry.status_code == 201
     assert "idempotent-replayed" not in retry.headers
+
+
+@pytest.mark.usefixtures("revision_fault")
+async def test_a_failing_line_undoes_the_overwrites_of_the_same_import(
+    client: httpx.AsyncClient,
+) -> None:
+    """The import is one transaction: a note overwritten by an earlier line comes back as it
+    was when a later line fails."""
+    headers = await api_key()
+    note = await create_note(client, headers, title="before", tags=["a"])
+    url = f"/v1/notes/{note['id']}"
+    lines = [
+        {"id": note["id"], "title": "overwritten", "tags": ["b"]},
+        {"title": "kaboom"},
+    ]
+    body = b"\n".join(json.dumps(line).encode() for line in lines)
+    response = await client.post(
+        "/v1/import", params={"on_conflict": "overwrite"}, content=body, headers=headers
+    )
+    assert_leaks_nothing(response)
+    assert (await client.get(url, headers=headers)).json() == note
+    assert [r["version"] for r in await sql("SELECT version FROM revisions")] == [1]
+    assert await count("notes") == 1

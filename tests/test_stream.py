@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,17 +13,18 @@ import httpx
 import pytest
 
 from tests.servers import Service, cli_key, gauge, service, until
-from tests.sse import Event, Events, open_stream, stream_client
+from tests.sse import Event, Events, open_stream, raw_stream, read_to_end, stream_client
 from tests.test_listener import kill_listeners, listener_pids
 
 # Every test here runs while another database on the server keeps a write transaction open.
 pytestmark = pytest.mark.usefixtures("unrelated_transaction")
 
 STREAM_ENV = {
-    "NOTES_STREAM_QUEUE_SIZE": "4",
+    "NOTES_STREAM_BUFFER_BYTES": "4096",
     "NOTES_STREAM_SEND_TIMEOUT": "1",
     "NOTES_STREAM_POLL_INTERVAL": "1",
     "NOTES_STREAM_MAX": "250",
+    "NOTES_STREAM_MAX_PER_KEY": "50",
 }
 
 
@@ -98,8 +98,8 @@ async def test_reconnecting_with_last_event_id_has_no_gap_and_no_repeat(
     headers = alice | {"Last-Event-ID": first[-1].id}
     async with open_stream(client, headers, cursor=early) as events:
         rest = await events.take(5, 10)
-        await asyncio.sleep(0.5)
-        assert events.pending() == []
+        await create(client, alice, "end")  # the next event is this one: nothing repeated
+        assert titles([await events.next(5)]) == ["end"]
     assert titles(first + rest) == [f"n{i}" for i in range(8)]
 
 
@@ -147,8 +147,8 @@ async def test_a_killed_listener_loses_nothing(
         for i in range(4, 6):
             await create(client, alice, f"n{i}")
         got += await events.take(2, 5)
-        await asyncio.sleep(0.5)
-        assert events.pending() == []
+        await create(client, alice, "end")  # the next event is this one: nothing repeated
+        assert titles([await events.next(5)]) == ["end"]
     assert titles(got) == [f"n{i}" for i in range(1, 6)]
 
 
@@ -185,9 +185,22 @@ async def test_200_idle_streams_hold_no_connection_and_almost_no_cpu(
             streams.append(await context.__aenter__())
             contexts.append(context)
         await until(lambda: _equals(client, "sse_streams_open", 200), 30, "200 open streams")
-        await asyncio.sleep(1)  # let the openings' catch-up reads finish
-        for pool in ("read", "write"):
-            assert await gauge(client, f'db_pool_connections_in_use{{pool="{pool}"}}') == 0
+        # Two changes each owner's streams hear one after the other: every stream is then past
+        # its opening reads and its first, timed wait, and waits for announcements alone.
+        for round_ in range(2):
+            for i, owner in enumerate(owners):
+                await create(client, owner, f"warm-{round_}-{i}")
+            heard = [await s.next(10) for s in streams]
+            assert all(e.json()["note"]["title"].startswith(f"warm-{round_}-") for e in heard)
+
+        async def pools_idle() -> bool:
+            in_use = [
+                await gauge(client, f'db_pool_connections_in_use{{pool="{pool}"}}')
+                for pool in ("read", "write")
+            ]
+            return in_use == [0, 0]
+
+        await until(pools_idle, 10, "no pool connection in use by the idle streams")
         used = await _cpu_over(svc.process.pid, 10)
         assert used - baseline < 0.1, f"10 s idle: {used:.2f} CPU s, {baseline:.2f} s without"
         # ... and they are alive: one change wakes exactly its owner's 50 streams.
@@ -223,7 +236,7 @@ async def test_a_stalled_reader_is_cut_off_and_others_keep_flowing(
     svc: Service, client: httpx.AsyncClient, database_url: str
 ) -> None:
     alice = cli_key(database_url, "slow-alice")
-    stalled = _raw_stream(svc.port, alice)
+    stalled = raw_stream(svc.port, alice)
     try:
         async with open_stream(client, alice) as reader:
             # ~10 MB of events: more than the socket buffers and the 4-event queue hold.
@@ -237,7 +250,7 @@ async def test_a_stalled_reader_is_cut_off_and_others_keep_flowing(
             flowing = await reader.take(90, 60)  # the other stream gets everything
             assert titles(flowing) == [f"n{i}" for i in range(90)]
             await until(lambda: "reader fell behind" in svc.log(), 30, "the cut-off")
-        events = await asyncio.to_thread(_read_to_end, stalled)
+        events = await asyncio.to_thread(read_to_end, stalled)
     finally:
         stalled.close()
     *changes, final = events
@@ -246,48 +259,6 @@ async def test_a_stalled_reader_is_cut_off_and_others_keep_flowing(
     assert 0 < len(changes) < 90 and all(e.event == "change" for e in changes)
     rest, _ = await feed(client, alice, final.id)  # resuming from it: no gap, no repeat
     assert titles(changes) + [c["note"]["title"] for c in rest] == [f"n{i}" for i in range(90)]
-
-
-def _raw_stream(port: int, headers: dict[str, str]) -> socket.socket:
-    """A stream whose reader takes only the response head and then stops reading."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect(("127.0.0.1", port))
-    sock.sendall(
-        f"GET /v1/changes/stream HTTP/1.1\r\nHost: notes.test\r\n"
-        f"Authorization: {headers['Authorization']}\r\n\r\n".encode()
-    )
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(1)
-    assert head.startswith(b"HTTP/1.1 200"), head
-    return sock
-
-
-def _read_to_end(sock: socket.socket) -> list[Event]:
-    """Every event of a chunked body, up to its last chunk."""
-    sock.settimeout(30)
-    raw = b""
-    while not raw.endswith(b"0\r\n\r\n"):
-        data = sock.recv(1 << 20)
-        if not data:
-            break
-        raw += data
-    body, rest = b"", raw
-    while rest:
-        size_line, _, rest = rest.partition(b"\r\n")
-        size = int(size_line, 16)
-        if size == 0:
-            break
-        body, rest = body + rest[:size], rest[size + 2 :]
-    events = []
-    for block in body.decode().split("\n\n"):
-        fields = dict(
-            line.split(": ", 1) for line in block.splitlines() if not line.startswith(":")
-        )
-        if fields:
-            events.append(Event(**fields))
-    return events
 
 
 async def test_streams_are_capped_per_worker_and_end_cleanly_on_sigterm(

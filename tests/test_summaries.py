@@ -70,3 +70,15 @@ async def test_stats_count_only_the_owners_revisions(client: httpx.AsyncClient) 
         await client.patch(f"/v1/notes/{theirs['id']}", json=body, headers=bob)
     assert (await client.get("/v1/stats", headers=alice)).json()["revisions"] == 2
     assert (await client.get("/v1/stats", headers=bob)).json()["revisions"] == 4
+
+
+async def test_stats_count_only_the_owners_tags(client: httpx.AsyncClient) -> None:
+    alice, bob = await api_key("alice"), await api_key("bob")
+    await create_note(client, alice, title="a", tags=["shared", "mine"])
+    await create_note(client, bob, title="b", tags=["shared", "theirs", "more", "still"])
+    assert (await client.get("/v1/stats", headers=alice)).json()["tags"] == 2
+    assert (await client.get("/v1/stats", headers=bob)).json()["tags"] == 4
+    assert [t["name"] for t in (await client.get("/v1/tags", headers=alice)).json()] == [
+        "mine",
+        "shared",
+    ]

@@ -71,3 +71,16 @@ async def test_the_feed_shows_only_your_own_tombstones(client: httpx.AsyncClient
     assert [(c["id"], c["op"]) for c in changes] == [(mine["id"], "create")]
     bob_changes, _ = await read_feed(client, bob)
     assert [(c["id"], c["op"]) for c in bob_changes] == [(theirs["id"], "delete")]
+
+
+async def test_anothers_tombstone_does_not_make_a_permanent_delete_succeed(
+    client: httpx.AsyncClient,
+) -> None:
+    """A retried permanent DELETE of your own deleted note is a 204; of an id someone else
+    deleted, a 404, as for any id that is not yours."""
+    alice, bob = await api_key("alice"), await api_key("bob")
+    note = await create_note(client, alice)
+    url = f"/v1/notes/{note['id']}"
+    assert await _purge(client, url, alice) == 204
+    assert await _purge(client, url, bob) == 404
+    assert await _purge(client, url, alice) == 204

@@ -148,6 +148,35 @@ async def lookup(key_hash: str) -> Principal | None:
     return Principal(owner_id=rows[0]["owner_id"], owner_name=rows[0]["name"], key_id=rows[0]["id"])
 
 
+class KeyWatch:
+    """Is a key still valid? Asked between the lines of a long response (an export), so that a
+    revocation stops it within a second. Free while this process hears revocations (the cache's
+    generation moves only on an eviction; then one lookup); while it cannot hear them, one
+    lookup at most every `interval` seconds."""
+
+    def __init__(self, key_hash: str, interval: float = 0.5, cache: KeyCache = KEY_CACHE) -> None:
+        self.key_hash = key_hash
+        self.interval = interval
+        self.cache = cache
+        self.generation = cache.generation
+        self.checked = time.monotonic()
+
+    async def revoked(self) -> bool:
+        now = time.monotonic()
+        if self.cache.live and self.cache.generation == self.generation:
+            return False
+        if not self.cache.live and now - self.checked < self.interval:
+            return False
+        self.generation, self.checked = self.cache.generation, now
+        return await lookup(self.key_hash) is None
+
+
+async def valid_key_ids(key_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these keys are neither revoked nor gone: one statement for any number."""
+    rows = await connections.get("default").execute_query_dict(sql.VALID_KEY_IDS, [list(key_ids)])
+    return {row["id"] for row in rows}
+
+
 async def authenticate(request: Request) -> Principal:
     key_hash = key_hash_of(request)
     principal = KEY_CACHE.get(key_hash)

@@ -7,3 +7,6 @@ LOOKUP_KEY = """
 SELECT k.id, k.owner_id, o.name FROM api_keys k JOIN owners o ON o.id = k.owner_id
 WHERE k.key_hash = $1 AND k.revoked_at IS NULL
 """
+
+# Of these key ids, the ones still valid (the change streams' check while the listener is down).
+VALID_KEY_IDS = "SELECT id FROM api_keys WHERE id = ANY($1) AND revoked_at IS NULL"

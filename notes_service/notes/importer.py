@@ -17,7 +17,7 @@ from tortoise.transactions import in_transaction
 
 from notes_service.contract import Body, Tags, Title, UtcDatetime, _Input
 from notes_service.errors import Conflict, PayloadTooLarge, ValidationFailed
-from notes_service.notes import service, tags
+from notes_service.notes import service, statistics, tags
 from notes_service.notes.models import Note
 from notes_service.notes.sql import BURIED, NOTE_OWNERS
 from notes_service.notes.versioning import new_version, utcnow
@@ -198,6 +198,7 @@ async def import_notes(
                 progress(1)
         await service.insert_notes(db, owner_id, [(note, item.tags) for note, item in fresh])
         result.created = len(fresh)
+    await statistics.analyze_if_stale(result.created + result.updated)
     return result
 
 

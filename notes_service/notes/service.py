@@ -21,7 +21,7 @@ from notes_service.contract import (
     RevisionPage,
 )
 from notes_service.cursors import CursorCodec
-from notes_service.notes import idempotency, revisions, tags, trash
+from notes_service.notes import idempotency, revisions, statistics, tags, trash
 from notes_service.notes.conditional import EntityTags
 from notes_service.notes.errors import NoteNotFound, NoteTrashed
 from notes_service.notes.idempotency import IdempotencyKey, Outcome
@@ -112,6 +112,7 @@ async def create_notes(
         outcome = Outcome(status=201, body={"items": [n.model_dump(mode="json") for n in notes]})
         if key is not None:
             await idempotency.remember(owner_id, key, outcome)
+    await statistics.analyze_if_stale(len(notes))
     return outcome
 
 

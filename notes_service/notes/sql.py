@@ -103,3 +103,16 @@ TRY_LOCK = "SELECT pg_try_advisory_xact_lock($1) AS locked"
 # Import: which of the ids are taken, by a note of any owner or by a tombstone.
 NOTE_OWNERS = "SELECT id, owner_id FROM notes WHERE id = ANY($1::uuid[])"
 BURIED = "SELECT id FROM tombstones WHERE id = ANY($1::uuid[])"
+
+# statistics.py: which of these tables ($1) have changed past autovacuum's analyze rule
+# ($3 + $4 x rows) since their last ANALYZE, counting $2 rows the server may not have counted
+# yet (statistics reach pg_stat_user_tables up to a second after a commit). A table never
+# analyzed has reltuples -1: it counts as empty.
+STALE_TABLES = """
+SELECT CAST(c.relname AS text) AS relname
+FROM unnest(CAST($1 AS text[])) AS w(name)
+JOIN pg_class c ON c.oid = to_regclass(w.name)
+LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+WHERE coalesce(s.n_mod_since_analyze, 0) + CAST($2 AS bigint)
+      > CAST($3 AS bigint) + CAST($4 AS float8) * greatest(c.reltuples, 0)
+"""

@@ -8,8 +8,9 @@ writes nobody listens for pay nothing for NOTIFY. A revocation evicts the key fr
 process's key cache (notes_service.accounts.auth.KEY_CACHE) and closes that key's change
 streams; a change wakes the owner's streams. While the connection is down nothing can be heard:
 the key cache is dropped and bypassed, and streams poll slowly. When it is back, it registers its
-owners again, and every stream is woken to catch up and to re-check its key, because anything
-committed meanwhile was not announced to this process.
+owners again, and every stream is woken to catch up, because anything committed meanwhile was
+not announced to this process (the streams' keys are then checked in one statement by
+notes_service.queries.stream_hub, as every half second while the connection is down).
 
 LISTEN needs a session of its own, so the connection is a dedicated asyncpg connection to
 `NOTES_LISTEN_DATABASE_URL` (default: the write URL), never one from a pool; behind PgBouncer in
@@ -69,6 +70,11 @@ class Listener:
         self._connection: asyncpg.Connection[Any] | None = None
         self._lock = asyncio.Lock()  # one statement at a time on the connection
         self._chores: set[asyncio.Task[None]] = set()
+        # Bumped by every change heard and every wake of all: a feed read that began at
+        # generation g has seen every commit announced up to g (notes_service.queries.feed_reader).
+        self.generation = 0
+        self.connects = 0  # successful connections so far: a revocation may be missed between
+        self.last_error: str | None = None  # why the last connect failed, while down
 
     @property
     def up(self) -> bool:
@@ -137,7 +143,14 @@ class Listener:
                 raise ConnectionError("the listener is not connected")
             return await self._connection.fetch(query, *args, timeout=PING_INTERVAL)
 
+    def key_ids(self) -> set[uuid.UUID]:
+        return {s.key_id for subscribers in self._by_owner.values() for s in subscribers}
+
+    def owner_count(self) -> int:
+        return len(self._by_owner)
+
     def wake_all(self, *, recheck_key: bool) -> None:
+        self.generation += 1
         for subscribers in self._by_owner.values():
             for subscription in subscribers:
                 subscription.recheck_key |= recheck_key
@@ -148,6 +161,10 @@ class Listener:
             owner_id = int(payload)
         except ValueError:
             return
+        self._wake_owner(owner_id)
+
+    def _wake_owner(self, owner_id: int) -> None:
+        self.generation += 1
         for subscription in self._by_owner.get(owner_id, ()):
             subscription.wake.set()
 
@@ -157,6 +174,11 @@ class Listener:
         except ValueError:
             return
         self.key_cache.forget(key_id)
+        self.revoke(key_id)
+
+    def revoke(self, key_id: uuid.UUID) -> None:
+        """Close the key's streams (heard here, or found by notes_service.queries.stream_hub's
+        check while this connection is down)."""
         for subscribers in self._by_owner.values():
             for subscription in subscribers:
                 if subscription.key_id == key_id:
@@ -186,6 +208,7 @@ class Listener:
                     server_settings={"application_name": APPLICATION_NAME},
                 )
             except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                self.last_error = type(exc).__name__
                 logger.warning("listener: cannot connect (%s); retry in %.1fs", type(exc), delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _BACKOFF_MAX)
@@ -215,12 +238,24 @@ class Listener:
         # Only now is every later commit heard: turn the cache on, then let every stream catch
         # up on (and re-check its key for) whatever happened before.
         self.key_cache.set_live(True)
+        self.last_error = None
+        self.connects += 1
         self.connected.set()
         logger.info("listener: listening on %s", self.url.rsplit("@", 1)[-1])
-        self.wake_all(recheck_key=True)
+        # Revocations missed while down are found by one look-up of all the streams' keys
+        # (notes_service.queries.stream_hub, on `connects` changing), not one per stream.
+        self.wake_all(recheck_key=False)
         while not lost.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(lost.wait(), PING_INTERVAL)
                 return
             async with self._lock:
-                await connection.fetchval(sql.PING, timeout=PING_INTERVAL)
+                # Doubles as the ping: an owner whose registration went missing (a row deleted
+                # by hand, a restore) is registered again, and its streams catch up on what
+                # committed unannounced meanwhile.
+                rows = await connection.fetch(
+                    sql.RESTORE_OWNERS, list(self._by_owner), timeout=PING_INTERVAL
+                )
+            for row in rows:
+                logger.warning("listener: owner %s was not registered; registered again", row[0])
+                self._wake_owner(row[0])

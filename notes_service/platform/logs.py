@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import traceback
 from contextvars import ContextVar
@@ -24,6 +25,24 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | 
     "color_message",
 }
 _CONSOLE_FIELDS = ("method", "route", "status", "duration_ms", "owner")
+
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: a CR/LF in a logged
+# path or header would otherwise start a forged line of its own.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_match(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (
+        f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+    )
+
+
+def escape_controls(text: str) -> str:
+    """`\\n`, `\\r`, `\\t`, `\\xNN` or `\\uNNNN` for each control character: one record,
+    one line."""
+    return _CONTROL.sub(_escape_match, text)
 
 
 # Driver and ORM messages can quote bound values (asyncpg's "invalid input for query argument
@@ -97,7 +116,8 @@ class JsonFormatter(_SafeExceptions):
         entry.update(_extra_fields(record))
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        # json.dumps escapes C0 controls, and ensure_ascii C1 and U+2028/9; DEL is left.
+        return json.dumps(entry, default=str, ensure_ascii=True).replace("\x7f", "\\u007f")
 
 
 class ConsoleFormatter(_SafeExceptions):
@@ -113,8 +133,12 @@ class ConsoleFormatter(_SafeExceptions):
         order += sorted(k for k in fields if k not in _CONSOLE_FIELDS)
         if order:
             line += " " + " ".join(f"{k}={fields[k]}" for k in order)
+        line = escape_controls(line)
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            # A traceback keeps its lines, each indented under the record's own: no line of it
+            # can pass for a record, whatever an exception's message holds.
+            text = self.formatException(record.exc_info)
+            line += "".join(f"\n    {escape_controls(part)}" for part in text.split("\n"))
         return line
 
 

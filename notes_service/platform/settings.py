@@ -107,7 +107,9 @@ class Settings(BaseSettings):
     stream_max: int = Field(default=1000, ge=0, le=100_000)
     stream_heartbeat: float = Field(default=15.0, gt=0, le=3600)
     stream_poll_interval: float = Field(default=5.0, gt=0, le=3600)  # while the listener is down
-    stream_queue_size: int = Field(default=256, ge=1, le=100_000)  # events not yet sent
+    # Bytes of events read but not yet taken by a stream's client, then it is cut off.
+    stream_buffer_bytes: int = Field(default=1_048_576, ge=4096, le=1_073_741_824)
+    stream_max_per_key: int = Field(default=10, ge=1, le=100_000)  # open streams of one key
     stream_send_timeout: float = Field(default=10.0, gt=0, le=3600)  # a reader that falls behind
 
     @field_validator("log_format", mode="before")

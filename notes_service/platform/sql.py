@@ -23,6 +23,8 @@ INSERT INTO live_owners (owner_id, listener_pid)
 SELECT unnest(CAST($1 AS int[])), pg_backend_pid()
 ON CONFLICT DO NOTHING"""
 REMOVE_OWNER = "DELETE FROM live_owners WHERE owner_id = $1 AND listener_pid = pg_backend_pid()"
+# The same, returning only the owners whose row was missing (and is now back).
+RESTORE_OWNERS = ADD_OWNERS + "\nRETURNING owner_id"
 
 # The change feed's clock (migration feed_clock): give a viewer's committed pending changes their
 # positions, and find the viewers that have some.

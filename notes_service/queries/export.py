@@ -7,10 +7,13 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from notes_service.accounts import auth
+from notes_service.accounts.auth import KeyWatch
 from notes_service.contract import NoteOut, RevisionOut
+from notes_service.errors import Unauthorized
 from notes_service.queries.repository import NoteQueries
 from notes_service.queries.router import Queries
 from notes_service.web.deps import CurrentOwner
@@ -27,14 +30,25 @@ EXPORT_NOTES_CHUNK = 50
 EXPORT_REVISIONS_CHUNK = 20
 
 
+class RevokedDuringExport(Unauthorized):
+    """Raised after the response has begun: the connection is cut, so the client sees an
+    incomplete body (no final chunk), never a file that looks whole."""
+
+    def __init__(self) -> None:
+        super().__init__("The API key was revoked during the export; the export is incomplete")
+
+
 async def export_lines(
-    queries: NoteQueries, owner_id: int, with_revisions: bool
+    queries: NoteQueries, owner_id: int, with_revisions: bool, key: KeyWatch | None = None
 ) -> AsyncIterator[bytes]:
     """The owner's notes as NDJSON, oldest first. Not one snapshot: each chunk reads the
-    committed state when it runs, and a note is never repeated (the keyset is its creation)."""
+    committed state when it runs, and a note is never repeated (the keyset is its creation).
+    With a `key`, a revocation ends it before the next note."""
     after: tuple[datetime, uuid.UUID] | None = None
     while rows := await queries.export_notes(owner_id, after, EXPORT_NOTES_CHUNK):
         for row in rows:
+            if key is not None and await key.revoked():
+                raise RevokedDuringExport()
             note = NoteOut.model_validate(dict(row)).model_dump(mode="json")
             line = json.dumps(note, ensure_ascii=False).encode()
             if not with_revisions:
@@ -61,10 +75,11 @@ async def _history(queries: NoteQueries, note_id: uuid.UUID) -> AsyncIterator[tu
 
 @router.get("/export", response_class=StreamingResponse)
 async def export(
-    owner: CurrentOwner, queries: Queries, revisions: bool = False
+    request: Request, owner: CurrentOwner, queries: Queries, revisions: bool = False
 ) -> StreamingResponse:
+    key = KeyWatch(auth.key_hash_of(request))
     return StreamingResponse(
-        export_lines(queries, owner.owner_id, revisions),
+        export_lines(queries, owner.owner_id, revisions, key),
         media_type=NDJSON,
         headers={"Content-Disposition": 'attachment; filename="notes.ndjson"'},
     )

@@ -2,14 +2,16 @@
 
 A stream reads exactly what `GET /v1/changes` would (the same statement) and sends each change as
 an event whose id is the feed cursor after it. Between reads it holds no database connection: it
-sleeps until the worker's listener (notes_service.platform.listener) hears a commit for its
-owner, or, while the listener is down, until a slow poll. A change is in the feed as soon as its
-transaction commits (the feed's own clock, migration feed_clock), so one read after a wake-up
-finds it: nothing else on the server can hold it back.
+sleeps until the worker's listener (notes_service.platform.listener) hears its owner's changes
+being positioned in the feed (platform/feed_clock.py), or, while the listener is down, until a
+slow poll. Nothing else on the server can hold a committed change back. The owner's streams
+share their reads (feed_reader.py): a wake-up costs one read, not one per stream.
 
-Bounded: at most NOTES_STREAM_MAX streams per worker; at most NOTES_STREAM_QUEUE_SIZE events
-waiting for a reader, who is cut off (with a final `resume` event) when it cannot take one for
-NOTES_STREAM_SEND_TIMEOUT; a heartbeat comment every NOTES_STREAM_HEARTBEAT.
+Bounded: at most NOTES_STREAM_MAX streams per worker and NOTES_STREAM_MAX_PER_KEY per key; at
+most NOTES_STREAM_BUFFER_BYTES of events waiting for a reader, who is cut off (with a final
+`resume` event) when no room comes within NOTES_STREAM_SEND_TIMEOUT; a heartbeat comment every
+NOTES_STREAM_HEARTBEAT. A revoked key's stream ends between two events, its queued events
+dropped.
 """
 
 from __future__ import annotations
@@ -27,43 +29,25 @@ from starlette.types import Receive, Scope, Send
 from notes_service import cursors as positions
 from notes_service.accounts import auth
 from notes_service.accounts.auth import Principal
-from notes_service.contract import NoteOut
-from notes_service.cursors import CursorCodec
-from notes_service.platform.feed_clock import FeedClock
+from notes_service.cursors import CursorCodec, FeedPosition
 from notes_service.platform.listener import Subscription
-from notes_service.platform.read_db import ReadDatabase
-from notes_service.queries.changes import Change
-from notes_service.queries.repository import NoteQueries
+from notes_service.queries.feed_reader import sse_event
 from notes_service.queries.router import Cursor
+from notes_service.queries.stream_buffer import ReaderTooSlow, StreamBuffer
 from notes_service.queries.stream_hub import StreamHub
-from notes_service.web.deps import CurrentOwner, Cursors, FeedClockDep
+from notes_service.web.deps import CurrentOwner, Cursors
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["queries"])
 
 EVENT_STREAM = "text/event-stream"
-PAGE = 100
 HEARTBEAT = b": heartbeat\n\n"
 _RETRY_FIRST, _RETRY_MAX = 0.05, 1.0  # while a replica has not replayed a commit heard
 _REPLICA_RETRIES = 5
 _SETTLE = 1.0
 
 
-def sse_event(event_id: str, event: str, data: str) -> bytes:
-    return f"id: {event_id}\nevent: {event}\ndata: {data}\n\n".encode()
-
-
-def change_entry(row: Any) -> Change:
-    """The same entry `GET /v1/changes` returns for a feed row."""
-    return Change(
-        id=row["change_id"],
-        version=row["change_version"],
-        op=row["op"],
-        note=None if row["gone"] else NoteOut.model_validate(dict(row)),
-    )
-
-
-class _ReaderTooSlow(Exception):
+class _KeyRevoked(Exception):
     pass
 
 
@@ -73,37 +57,32 @@ class ChangeStream(Response):
     def __init__(
         self,
         hub: StreamHub,
-        clock: FeedClock,
-        read_db: ReadDatabase,
         codec: CursorCodec,
         binding: str,
         owner: Principal,
         key_hash: str,
-        position: positions.FeedPosition,
+        position: FeedPosition,
     ) -> None:
         super().__init__(headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
         # Endless: no content-length (Response would say 0), so the body goes out chunked.
         self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
-        self.hub, self.settings, self.clock = hub, hub.settings, clock
-        self.queries = NoteQueries(read_db)
-        self.codec, self.binding = codec, binding
+        self.hub, self.settings = hub, hub.settings
         self.owner, self.key_hash = owner, key_hash
         self.position = position
         self.last_id = positions.encode_feed(codec, binding, position)
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-        # Counts events queued and not yet sent; heartbeats and the end take no slot.
-        self.space = asyncio.Semaphore(self.settings.stream_queue_size)
+        self.buffer = StreamBuffer(self.settings.stream_buffer_bytes, hub.buffered_bytes)
+        self.subscription: Subscription | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        subscription: Subscription | None = None
         tasks: list[asyncio.Task[Any]] = []
         try:
             listener = self.hub.listener
             subscription = await listener.subscribe(self.owner.owner_id, self.owner.key_id)
+            self.subscription = subscription
             subscription.recheck_key = True  # a revocation heard before we subscribed is missed
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             tasks = [
-                asyncio.create_task(self._sender(send)),
+                asyncio.create_task(self._sender(send, subscription)),
                 asyncio.create_task(_disconnected(receive)),
                 asyncio.create_task(self._producer(subscription)),
             ]
@@ -112,23 +91,27 @@ class ChangeStream(Response):
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            if subscription is not None:
-                self.hub.listener.unsubscribe(subscription)
-            self.hub.release()
+            if self.subscription is not None:
+                self.hub.listener.unsubscribe(self.subscription)
+            self.buffer.release()
+            self.hub.release(self.owner.key_id)
 
     async def _producer(self, subscription: Subscription) -> None:
         try:
             reason = await self._pump(subscription)
-        except _ReaderTooSlow:
+        except ReaderTooSlow:
             logger.warning("change stream: the reader fell behind; told to resume and closed")
             data = json.dumps({"reason": "slow-reader", "resume_after": self.last_id})
-            self.queue.put_nowait(sse_event(self.last_id, "resume", data))
+            self.buffer.put_nowait(sse_event(self.last_id, "resume", data))
+        except _KeyRevoked:
+            self.buffer.discard()  # nothing more reaches a revoked key, queued or not
+            logger.info("change stream: closed (key revoked)")
         except Exception:
             # A failed read (an outage): the client reconnects with Last-Event-ID.
             logger.warning("change stream: read failed; closed", exc_info=True)
         else:
             logger.info("change stream: closed (%s)", reason)
-        self.queue.put_nowait(None)
+        self.buffer.end()
 
     async def _pump(self, subscription: Subscription) -> str:
         listener, retry, lag_retries = self.hub.listener, 0.0, 0
@@ -141,17 +124,12 @@ class ChangeStream(Response):
         while True:
             if self.hub.closing.is_set():
                 return "shutdown"
-            if subscription.revoked:
-                return "key revoked"
-            if subscription.recheck_key or not listener.up:
-                subscription.recheck_key = False
-                if await auth.lookup(self.key_hash) is None:
-                    return "key revoked"
+            await self._check_key(subscription)
             woken = subscription.wake.is_set()
             subscription.wake.clear()  # before reading: a commit heard meanwhile wakes again
             if first_wait or not listener.up:  # else a positioning woke us: they are there
-                await self.clock.settle(self.owner.owner_id)
-            delivered = await self._catch_up()
+                await self.hub.clock.settle(self.owner.owner_id)
+            delivered = await self._catch_up(subscription, listener.generation)
             if delivered:
                 lag_retries = 0
             elif replica and woken:
@@ -169,36 +147,42 @@ class ChangeStream(Response):
                 async with asyncio.timeout(timeout):
                     await subscription.wake.wait()
 
-    async def _catch_up(self) -> int:
+    async def _check_key(self, subscription: Subscription) -> None:
+        """The listener marks a revoked key's streams (so does the hub's check while the
+        listener is down); a lookup only at the stream's start."""
+        if subscription.recheck_key:
+            subscription.recheck_key = False
+            if await auth.lookup(self.key_hash) is None:
+                subscription.revoked = True
+        if subscription.revoked:
+            raise _KeyRevoked()
+
+    async def _catch_up(self, subscription: Subscription, generation: int) -> int:
+        """Queue every change after the position; the number queued. The key is checked before
+        each event."""
         delivered = 0
         while True:
-            rows = await self.queries.changes(self.owner.owner_id, self.position, PAGE + 1)
-            for row in rows[:PAGE]:
-                position = (row["tick"], row["seq"])
-                event_id = positions.encode_feed(self.codec, self.binding, position)
-                event = sse_event(event_id, "change", change_entry(row).model_dump_json())
-                try:
-                    async with asyncio.timeout(self.settings.stream_send_timeout):
-                        await self.space.acquire()
-                except TimeoutError:
-                    raise _ReaderTooSlow() from None
-                self.queue.put_nowait(event)
-                self.position, self.last_id = position, event_id
+            read = await self.hub.feed.read(self.owner.owner_id, self.position, generation)
+            for event in read.events:
+                if subscription.revoked:
+                    raise _KeyRevoked()
+                await self.buffer.put(event.data, self.settings.stream_send_timeout)
+                self.position, self.last_id = event.position, event.id
                 delivered += 1
-            if len(rows) <= PAGE:
+            if not read.more:
                 return delivered
 
-    async def _sender(self, send: Send) -> None:
+    async def _sender(self, send: Send, subscription: Subscription) -> None:
         # A reader that takes nothing at all for this long is gone: stop waiting for it. Longer
         # than the slow-reader cut, so that a reader who resumes still gets the final event.
         abandon = 3 * self.settings.stream_send_timeout + self.settings.stream_heartbeat
         while True:
             try:
                 async with asyncio.timeout(self.settings.stream_heartbeat):
-                    item = await self.queue.get()
+                    item = await self.buffer.get()
             except TimeoutError:
                 item = HEARTBEAT
-            if item is None:
+            if item is None or subscription.revoked:
                 break
             message = {"type": "http.response.body", "body": item, "more_body": True}
             try:
@@ -208,7 +192,7 @@ class ChangeStream(Response):
                 logger.warning("change stream: the reader stopped reading; connection dropped")
                 return
             if item is not HEARTBEAT:
-                self.space.release()
+                self.buffer.sent(item)
         end = {"type": "http.response.body", "body": b"", "more_body": False}
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(abandon):
@@ -234,13 +218,15 @@ opaque cursor; with neither, from the beginning. It first catches up, then waits
 
 Each change is one event: `id:` the cursor after this change, `event: change`, and `data:` the
 same JSON entry `GET /v1/changes` returns (`id`, `version`, `op`, `note`). Events follow the
-feed's order: a change is sent once its transaction commits, and none that commits later is
-ever placed before it, so reconnecting with `Last-Event-ID` loses and repeats nothing.
+feed's order and rule: none is sent while an earlier transaction could still commit before it,
+so reconnecting with `Last-Event-ID` loses and repeats nothing.
 
 A comment line (`: heartbeat`) comes every `NOTES_STREAM_HEARTBEAT` seconds. A client that
 reads too slowly gets a last event `event: resume` (data:
 `{"reason": "slow-reader", "resume_after": "<cursor>"}`), and the stream ends; so it does when
-the key is revoked or the server shuts down: reconnect with the last id. Beyond
+the key is revoked or the server shuts down: reconnect with the last id. A client reads too
+slowly when `NOTES_STREAM_BUFFER_BYTES` of events wait for it for `NOTES_STREAM_SEND_TIMEOUT`.
+Beyond `NOTES_STREAM_MAX_PER_KEY` open streams of one key: 429 with `Retry-After`; beyond
 `NOTES_STREAM_MAX` open streams per worker: 503 with `Retry-After`.
 """
 
@@ -256,6 +242,7 @@ the key is revoked or the server shuts down: reconnect with the last id. Beyond
         200: {
             "content": {EVENT_STREAM: {"schema": {"type": "string"}, "example": _EXAMPLE}},
         },
+        429: {"description": "Too many open streams for this key"},
         503: {"description": "Too many open streams on this worker, or shutting down"},
     },
 )
@@ -263,7 +250,6 @@ async def change_stream(
     request: Request,
     owner: CurrentOwner,
     cursors: Cursors,
-    clock: FeedClockDep,
     cursor: Cursor = None,
     last_event_id: Annotated[str | None, Header(max_length=1024)] = None,
 ) -> Response:
@@ -271,8 +257,5 @@ async def change_stream(
     start = last_event_id or cursor
     position = positions.decode_feed(cursors, start, binding) if start else positions.FEED_START
     hub: StreamHub = request.app.state.streams
-    hub.reserve()
-    read_db: ReadDatabase = request.app.state.read_db
-    return ChangeStream(
-        hub, clock, read_db, cursors, binding, owner, auth.key_hash_of(request), position
-    )
+    hub.reserve(owner.key_id)
+    return ChangeStream(hub, cursors, binding, owner, auth.key_hash_of(request), position)

@@ -80,7 +80,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.feed_sequence_interval, listener.fetch
             )
             feed_clock.start()
-            app.state.streams = streams = StreamHub(settings, listener, metrics.streams_open)
+            app.state.streams = streams = StreamHub(
+                settings,
+                listener,
+                feed_clock,
+                metrics.streams_open,
+                app.state.note_queries,
+                app.state.cursor_codec,
+                metrics.stream_buffered_bytes,
+                metrics.stream_feed_reads,
+            )
+            streams.start()
             undo_signals = streams.follow_shutdown_signals()
             metrics.start()
             logger.info("started: write and read pools open")
@@ -90,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             finally:
                 undo_signals()
                 streams.shut_down()
+                await streams.stop()
                 await feed_clock.stop()
                 await listener.stop()
                 await metrics.stop()

@@ -118,6 +118,17 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="livesum",
         )
+        self.stream_buffered_bytes = Gauge(
+            "sse_stream_buffered_bytes",
+            "Bytes of change events queued for stream clients and not yet sent",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.stream_feed_reads = Counter(
+            "sse_feed_reads",
+            "Statements the change streams ran to read the feed (shared by an owner's streams)",
+            registry=self.registry,
+        )
         self.pools = PoolCollector()
         self.shared_dir = os.environ.get(MULTIPROCESS_DIR)
         self._sampler: asyncio.Task[None] | None = None

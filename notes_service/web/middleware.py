@@ -107,6 +107,11 @@ class RequestMiddleware:
             elif error.status >= 500:
                 logger.error("request failed: %s", type(exc).__name__, exc_info=exc)
             if response_started:
+                if error.status < 500:
+                    # Cut short on purpose (a key revoked mid-export): the server closes the
+                    # connection without the body's end, which the client sees as incomplete.
+                    logger.warning("response cut short: %s", error.detail)
+                    return
                 raise
             await problem_response(error, request_id)(scope, receive, send_with_id)
 

@@ -25,8 +25,8 @@ router = APIRouter(tags=["ops"])
 class NotReady(ServiceUnavailable):
     slug, title = "not-ready", "Service not ready"
 
-    def __init__(self, checks: dict[str, str]) -> None:
-        failed = ", ".join(name for name, result in checks.items() if result != "ok")
+    def __init__(self, checks: dict[str, str], failed_checks: list[str]) -> None:
+        failed = ", ".join(failed_checks)
         super().__init__(f"Readiness checks failed: {failed}")
         self.extra = {"checks": checks}
 
@@ -61,9 +61,27 @@ async def _check(name: str, probe: Callable[[], Awaitable[str]], seconds: float)
         return "failed"
 
 
+LISTENER_DEGRADED = (
+    "degraded: the LISTEN connection (NOTES_LISTEN_DATABASE_URL, default the write URL) is "
+    "down{cause}. Requests are served; the key cache is off (every request looks its key up), "
+    "change streams poll every NOTES_STREAM_POLL_INTERVAL seconds and check their keys every "
+    "half second; it reconnects by itself"
+)
+
+
+def listener_check(request: Request) -> str:
+    """Not a failure: the service answers correctly without it, only at a higher cost."""
+    listener = request.app.state.streams.listener
+    if listener.up:
+        return "ok"
+    cause = f" ({listener.last_error})" if listener.last_error else ""
+    return LISTENER_DEGRADED.format(cause=cause)
+
+
 @router.get("/readyz")
 async def readyz(request: Request) -> dict[str, object]:
-    """Both pools answer and the schema is at the newest migration."""
+    """Both pools answer and the schema is at the newest migration; the listener is reported
+    (degraded, not down, when it cannot connect)."""
     read_db = request.app.state.read_db
     timeout = request.app.state.settings.db_acquire_timeout
 
@@ -74,9 +92,12 @@ async def readyz(request: Request) -> dict[str, object]:
     probes = {"write_pool": _write_pool, "read_pool": read_pool, "migrations": _migrations}
     results = await asyncio.gather(*(_check(n, p, timeout) for n, p in probes.items()))
     checks = dict(zip(probes, results, strict=True))
-    if any(result != "ok" for result in checks.values()):
-        raise NotReady(checks)
-    return {"status": "ready", "checks": checks}
+    failed = [name for name, result in checks.items() if result != "ok"]
+    checks["listener"] = listener_check(request)
+    if failed:
+        raise NotReady(checks, failed)
+    status = "ready" if checks["listener"] == "ok" else "degraded"
+    return {"status": status, "checks": checks}
 
 
 def _require_metrics_token(request: Request) -> None:
