@@ -24,6 +24,10 @@ _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _PROBLEMS: dict[str, tuple[int, str]] = {
     "invalid-json": (400, "the body is not valid JSON (`detail` says where it broke)"),
     "invalid-cursor": (400, "the cursor is garbled, altered, or from another query"),
+    "cursor-expired": (
+        410,
+        "a change-feed cursor the feed can no longer serve: sync from the start",
+    ),
     "bad-request": (400, "the body cannot be read (e.g. not UTF-8)"),
     "unauthorized": (401, "no key, not a Bearer key, not shaped like a key, unknown or revoked"),
     "not-found": (404, "no such note for this owner"),
@@ -84,6 +88,8 @@ def problem_slugs(method: str, path: str, operation: dict[str, Any]) -> list[str
         slugs += ["invalid-json", "payload-too-large", "unsupported-media-type"]
     if "cursor" in params:
         slugs.append("invalid-cursor")
+    if path.startswith("/v1/changes"):
+        slugs.append("cursor-expired")
     if path.startswith("/v1/"):
         slugs += ["unauthorized", "unavailable", "database-timeout"]
     if "note_id" in params:
