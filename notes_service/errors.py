@@ -97,9 +97,26 @@ class ServiceUnavailable(AppError):
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
+class Overloaded(ServiceUnavailable):
+    slug, title = "overloaded", "Too many requests in flight"
+
+
 class DatabaseTimeout(ServiceUnavailable):
     slug, title = "database-timeout", "The database did not answer in time"
 
 
 class InternalError(AppError):
     status, slug, title = 500, "internal", "Internal server error"
+
+
+class UnknownParameter(BadRequest):
+    slug, title = "unknown-parameter", "Unknown query parameter"
+
+    def __init__(self, names: Sequence[str], known: Sequence[str]) -> None:
+        takes = ", ".join(f"`{name}`" for name in known) or "no query parameters"
+        listed = ", ".join(f"`{name}`" for name in names)
+        super().__init__(
+            f"Unknown query parameter{'s' if len(names) > 1 else ''} {listed}: "
+            f"this operation takes {takes}",
+            extra={"errors": [{"loc": ["query", name], "msg": "unknown parameter"} for name in names]},
+        )

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
 from tortoise import connections
 from tortoise.contrib.fastapi import RegisterTortoise
 
@@ -32,6 +33,7 @@ from notes_service.queries.stream import router as stream_router
 from notes_service.queries.stream_hub import StreamHub
 from notes_service.queries.summaries import router as summaries_router
 from notes_service.web import docs, openapi, probes
+from notes_service.web.cors import Cors
 from notes_service.web.hot import HotLane, hot_routes
 from notes_service.web.metrics import Metrics
 from notes_service.web.middleware import RequestMiddleware
@@ -43,6 +45,7 @@ logger = logging.getLogger(__name__)
 # Generation-0 collections per allocation count: CPython's default (700) runs one every few
 # requests, each walking the young objects; requests make little cyclic garbage.
 GC_GEN0_THRESHOLD = 20_000
+GZIP_MINIMUM_SIZE = 1024
 
 
 def _settle_garbage_collector() -> None:
@@ -107,9 +110,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         [*notes_router.routes, *queries_router.routes, *search_router.routes],
         notes_hot | queries_hot | search_hot,
     )
-    # Added first, so it runs inside the request middleware.
+    # Added first, so it runs inside the others.
     app.add_middleware(HotLane, routes=lane)
-    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
+    # Over 1 KiB, when the client accepts it; never the change stream (text/event-stream is
+    # among Starlette's exclusions). A streamed body is flushed chunk by chunk, not held.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE, compresslevel=6)
+    app.add_middleware(
+        RequestMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        metrics=metrics,
+        limit_concurrency=settings.limit_concurrency,
+    )
+    if settings.cors_origin_list:
+        # Outermost: a preflight costs nothing further, and every answer (a 413, a 503 at the
+        # concurrency limit) is readable by the page.
+        app.add_middleware(Cors, origins=settings.cors_origin_list)
     # Routes are matched in order: the hottest (a single note) first.
     app.include_router(notes_router)
     app.include_router(queries_router)

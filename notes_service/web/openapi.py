@@ -25,6 +25,7 @@ _PROBLEMS: dict[str, tuple[int, str]] = {
     "invalid-json": (400, "the body is not valid JSON (`detail` says where it broke)"),
     "invalid-cursor": (400, "the cursor is garbled, altered, or from another query"),
     "bad-request": (400, "the body cannot be read (e.g. not UTF-8)"),
+    "unknown-parameter": (400, "a query parameter this operation does not take; `errors` names each"),
     "unauthorized": (401, "no key, not a Bearer key, not shaped like a key, unknown or revoked"),
     "not-found": (404, "no such note for this owner"),
     "note-trashed": (409, "the note is in the trash"),
@@ -36,6 +37,7 @@ _PROBLEMS: dict[str, tuple[int, str]] = {
     "validation": (422, "a body field, parameter or header is invalid; `errors` names each"),
     "idempotency-key-reused": (422, "the Idempotency-Key was first used with another request"),
     "unavailable": (503, "the database is unreachable or busy; retry after `Retry-After`"),
+    "overloaded": (503, "the worker is at its limit of requests in flight; retry after `Retry-After`"),
     "database-timeout": (
         503,
         "a statement ran past the database timeouts; retry after `Retry-After`",
@@ -79,13 +81,13 @@ def problem_slugs(method: str, path: str, operation: dict[str, Any]) -> list[str
     """The problems this operation can answer, from what it takes."""
     params = {p["name"] for p in operation.get("parameters", [])}
     json_body = "application/json" in operation.get("requestBody", {}).get("content", {})
-    slugs: list[str] = []
+    slugs: list[str] = ["unknown-parameter"]
     if json_body:
         slugs += ["invalid-json", "payload-too-large", "unsupported-media-type"]
     if "cursor" in params:
         slugs.append("invalid-cursor")
     if path.startswith("/v1/"):
-        slugs += ["unauthorized", "unavailable", "database-timeout"]
+        slugs += ["unauthorized", "unavailable", "overloaded", "database-timeout"]
     if "note_id" in params:
         slugs.append("not-found")
     if "If-Match" in params:
