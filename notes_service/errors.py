@@ -118,5 +118,7 @@ class UnknownParameter(BadRequest):
         super().__init__(
             f"Unknown query parameter{'s' if len(names) > 1 else ''} {listed}: "
             f"this operation takes {takes}",
-            extra={"errors": [{"loc": ["query", name], "msg": "unknown parameter"} for name in names]},
+            extra={
+                "errors": [{"loc": ["query", name], "msg": "unknown parameter"} for name in names]
+            },
         )

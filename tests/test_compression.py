@@ -51,7 +51,11 @@ async def test_the_export_is_gzipped_line_for_line(client: httpx.AsyncClient) ->
 
 
 async def test_the_document_and_the_docs_assets_are_gzipped(client: httpx.AsyncClient) -> None:
-    for path in ("/openapi.json", "/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"):
+    for path in (
+        "/openapi.json",
+        "/docs/assets/swagger-ui-bundle.js",
+        "/docs/assets/swagger-ui.css",
+    ):
         response = await _raw(client, path, GZIP)
         assert response.status_code == 200, path
         assert response.headers["content-encoding"] == "gzip", path

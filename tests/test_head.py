@@ -47,7 +47,10 @@ async def test_head_answers_every_get_route_like_the_get(
         checked += 1
     assert checked >= 12
     for path in ("/openapi.json", "/docs", f"/v1/notes/{uuid.uuid4()}"):
-        get, head = await client.get(path, headers=headers), await client.head(path, headers=headers)
+        get, head = (
+            await client.get(path, headers=headers),
+            await client.head(path, headers=headers),
+        )
         assert head.status_code == get.status_code and head.content == b"", path
         _same_headers(get, head)
 

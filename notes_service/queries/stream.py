@@ -35,7 +35,7 @@ from notes_service.queries.changes import Change
 from notes_service.queries.repository import NoteQueries
 from notes_service.queries.router import Cursor
 from notes_service.queries.stream_hub import StreamHub
-from notes_service.web.deps import CurrentOwner, Cursors
+from notes_service.web.deps import Cursors, StreamAuth
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["queries"])
@@ -48,8 +48,12 @@ _REPLICA_RETRIES = 5
 _SETTLE = 1.0
 
 
+# Each event tells an EventSource how long to wait before it reconnects (SPEC §8).
+RECONNECT_MS = 2000
+
+
 def sse_event(event_id: str, event: str, data: str) -> bytes:
-    return f"id: {event_id}\nevent: {event}\ndata: {data}\n\n".encode()
+    return f"id: {event_id}\nevent: {event}\nretry: {RECONNECT_MS}\ndata: {data}\n\n".encode()
 
 
 def change_entry(row: Any) -> Change:
@@ -258,15 +262,16 @@ the key is revoked or the server shuts down: reconnect with the last id. Beyond
 )
 async def change_stream(
     request: Request,
-    owner: CurrentOwner,
+    caller: StreamAuth,
     cursors: Cursors,
     cursor: Cursor = None,
     last_event_id: Annotated[str | None, Header(max_length=1024)] = None,
 ) -> Response:
+    owner = caller.principal
     binding = positions.feed_binding(cursors, owner.owner_id)
     start = last_event_id or cursor
     position = positions.decode_feed(cursors, start, binding) if start else positions.FEED_START
     hub: StreamHub = request.app.state.streams
     hub.reserve()
     read_db: ReadDatabase = request.app.state.read_db
-    return ChangeStream(hub, read_db, cursors, binding, owner, auth.key_hash_of(request), position)
+    return ChangeStream(hub, read_db, cursors, binding, owner, caller.key_hash, position)

@@ -11,6 +11,7 @@ from tortoise import connections
 from tortoise.contrib.fastapi import RegisterTortoise
 
 from notes_service.accounts.auth import KEY_CACHE
+from notes_service.accounts.stream_tokens import StreamTokens
 from notes_service.cursors import CursorCodec
 from notes_service.notes.router import HOT_HANDLERS as notes_hot
 from notes_service.notes.router import router as notes_router
@@ -32,7 +33,7 @@ from notes_service.queries.search import router as search_router
 from notes_service.queries.stream import router as stream_router
 from notes_service.queries.stream_hub import StreamHub
 from notes_service.queries.summaries import router as summaries_router
-from notes_service.web import docs, openapi, probes
+from notes_service.web import docs, openapi, probes, tokens
 from notes_service.web.cors import Cors
 from notes_service.web.hot import HotLane, hot_routes
 from notes_service.web.metrics import Metrics
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     KEY_CACHE.ttl = settings.auth_cache_ttl
     app.state.cursor_codec = CursorCodec(settings.cursor_secret.get_secret_value())
+    app.state.stream_tokens = StreamTokens(settings.cursor_secret.get_secret_value())
     app.state.metrics = metrics
     install_problem_handlers(app)
     lane = hot_routes(
@@ -130,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(queries_router)
     app.include_router(search_router)
     app.include_router(stream_router)  # before the feed, whose prefix it shares
+    app.include_router(tokens.router)
     app.include_router(summaries_router)
     app.include_router(changes_router)
     app.include_router(export_router)

@@ -25,7 +25,10 @@ _PROBLEMS: dict[str, tuple[int, str]] = {
     "invalid-json": (400, "the body is not valid JSON (`detail` says where it broke)"),
     "invalid-cursor": (400, "the cursor is garbled, altered, or from another query"),
     "bad-request": (400, "the body cannot be read (e.g. not UTF-8)"),
-    "unknown-parameter": (400, "a query parameter this operation does not take; `errors` names each"),
+    "unknown-parameter": (
+        400,
+        "a query parameter this operation does not take; `errors` names each",
+    ),
     "unauthorized": (401, "no key, not a Bearer key, not shaped like a key, unknown or revoked"),
     "not-found": (404, "no such note for this owner"),
     "note-trashed": (409, "the note is in the trash"),
@@ -37,7 +40,10 @@ _PROBLEMS: dict[str, tuple[int, str]] = {
     "validation": (422, "a body field, parameter or header is invalid; `errors` names each"),
     "idempotency-key-reused": (422, "the Idempotency-Key was first used with another request"),
     "unavailable": (503, "the database is unreachable or busy; retry after `Retry-After`"),
-    "overloaded": (503, "the worker is at its limit of requests in flight; retry after `Retry-After`"),
+    "overloaded": (
+        503,
+        "the worker is at its limit of requests in flight; retry after `Retry-After`",
+    ),
     "database-timeout": (
         503,
         "a statement ran past the database timeouts; retry after `Retry-After`",

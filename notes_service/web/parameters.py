@@ -15,7 +15,7 @@ from starlette.types import Scope
 from notes_service.errors import Unauthorized, UnknownParameter
 
 # The stream token (`POST /v1/changes/stream-tokens`) is a credential only on the stream.
-STREAM_TOKEN_PARAMETER = "access_token"
+STREAM_TOKEN_PARAMETER = "access_token"  # noqa: S105 - a parameter name
 _CACHE_SIZE = 4096
 
 
