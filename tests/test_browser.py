@@ -76,7 +76,7 @@ const type = (input, value) => {
   input.dispatchEvent(new Event("input", { bubbles: true }));
 };
 const $ = (selector) => document.querySelector(selector);
-const op = () => $("#operations-notes-create_note_v1_notes_post");
+const op = () => $("#operations-notes-createNote");
 """
 _STEPS = [
     """(await waitFor(() => $(".auth-wrapper .btn.authorize"), "Authorize")).click();

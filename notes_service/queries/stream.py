@@ -233,10 +233,12 @@ The change feed of `GET /v1/changes`, pushed as
 It starts after `cursor`, or after the `Last-Event-ID` header (which wins), both the feed's
 opaque cursor; with neither, from the beginning. It first catches up, then waits for commits.
 
-Each change is one event: `id:` the cursor after this change, `event: change`, and `data:` the
-same JSON entry `GET /v1/changes` returns (`id`, `version`, `op`, `note`). Events follow the
-feed's order and rule: none is sent while an earlier transaction could still commit before it,
-so reconnecting with `Last-Event-ID` loses and repeats nothing.
+Each change is one event: `id:` the cursor after this change, `event: change`, `retry:` the
+milliseconds to wait before reconnecting, and `data:` the same JSON entry `GET /v1/changes`
+returns (`id`, `version`, `op`, `note`). A browser's `EventSource`, which cannot send
+`Authorization`, opens it with `?access_token=` from `POST /v1/changes/stream-tokens`.
+Events follow the feed's order and rule: none is sent while an earlier transaction could still
+commit before it, so reconnecting with `Last-Event-ID` loses and repeats nothing.
 
 A comment line (`: heartbeat`) comes every `NOTES_STREAM_HEARTBEAT` seconds. A client that
 reads too slowly gets a last event `event: resume` (data:

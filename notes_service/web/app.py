@@ -97,10 +97,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="notes-service",
         version="1.0.0",
+        contact={"name": "notes-service maintainers"},
         lifespan=lifespan,
         openapi_url="/openapi.json",
         docs_url=None,  # served by notes_service.web.docs from local assets
         redoc_url=None,  # ReDoc would load from a CDN
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.settings = settings
     KEY_CACHE.ttl = settings.auth_cache_ttl

@@ -9,7 +9,7 @@ from notes_service.accounts.stream_tokens import LIFETIME, StreamTokens
 from notes_service.contract import StreamTokenOut
 from notes_service.web.deps import CurrentOwner
 
-router = APIRouter(prefix="/v1/changes", tags=["stream"])
+router = APIRouter(prefix="/v1/changes", tags=["queries"])
 
 DESCRIPTION = f"""A token for opening `GET /v1/changes/stream?access_token=…` where the client
 cannot send `Authorization` (a browser's `EventSource`). It is valid for {LIFETIME // 60} minutes
