@@ -41,6 +41,10 @@ class InvalidJson(BadRequest):
     slug, title = "invalid-json", "Malformed JSON"
 
 
+class InvalidIfMatch(BadRequest):
+    slug, title = "invalid-if-match", "Malformed If-Match header"
+
+
 class Unauthorized(AppError):
     status, slug, title = 401, "unauthorized", "Missing or invalid API key"
 

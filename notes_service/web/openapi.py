@@ -121,6 +121,10 @@ _PROBLEMS: dict[str, tuple[int, str]] = {
     "invalid-json": (400, "the body is not valid JSON (`detail` says where it broke)"),
     "invalid-cursor": (400, "the cursor is garbled, altered, or from another query"),
     "bad-request": (400, "the body cannot be read (e.g. not UTF-8)"),
+    "invalid-if-match": (
+        400,
+        "`If-Match` is not `*` or quoted entity tags (e.g. an ETag sent without its quotes)",
+    ),
     "unknown-parameter": (
         400,
         "a query parameter this operation does not take; `errors` names each",
@@ -197,7 +201,7 @@ def problem_slugs(method: str, path: str, operation: dict[str, Any]) -> list[str
     if "note_id" in params:
         slugs.append("not-found")
     if "If-Match" in params:
-        slugs.append("precondition-failed")
+        slugs += ["invalid-if-match", "precondition-failed"]
     if "Idempotency-Key" in params:
         slugs += ["idempotency-in-flight", "idempotency-key-reused"]
     if method == "patch" or path.endswith("/revisions/{version}/restore"):
