@@ -44,6 +44,9 @@ def ndjson(context: Any, value: Any) -> bytes:
     """`POST /v1/import` takes NDJSON, which schemathesis cannot write: each generated string
     becomes one note line, its printable characters as the title, so the import path runs.
     Malformed lines are the test suite's business (tests/test_transfer.py and others)."""
-    text = value if isinstance(value, str) else json.dumps(value)
+    if isinstance(value, bytes):  # the schema says `format: binary`
+        text = value.decode("latin-1")
+    else:
+        text = value if isinstance(value, str) else json.dumps(value)
     title = "".join(ch for ch in text if ch.isprintable()).strip()[:200] or "fuzz"
     return (json.dumps({"title": title}) + "\n").encode()
