@@ -234,6 +234,12 @@ def _problem_responses(slugs: list[str]) -> dict[str, Any]:
     return responses
 
 
+# What `If-Match` must look like (notes/conditional.py): `*`, or quoted entity tags. Stated in
+# the document so clients and fuzzers send it so; the service answers anything else with a 400
+# `invalid-if-match` that says what is wrong (a pattern in the route would make it a bare 422).
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$'
+
+
 def _describe(method: str, path: str, operation: dict[str, Any]) -> None:
     description, request_example, response_example = text.OPERATIONS.get(
         (method, path), ("", None, None)
@@ -242,6 +248,8 @@ def _describe(method: str, path: str, operation: dict[str, Any]) -> None:
         operation["description"] = description
     for param in operation.get("parameters", []):
         param.setdefault("description", text.PARAMETERS.get(param["name"], ""))
+        if param["name"] == "If-Match":
+            param["schema"] = {"type": "string", "pattern": IF_MATCH_PATTERN, "title": "If-Match"}
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
     if body is not None and request_example is not None:
         body["example"] = request_example
