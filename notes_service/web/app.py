@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.middleware.gzip import GZipMiddleware
 from tortoise import connections
 from tortoise.contrib.fastapi import RegisterTortoise
 
@@ -34,6 +33,7 @@ from notes_service.queries.stream import router as stream_router
 from notes_service.queries.stream_hub import StreamHub
 from notes_service.queries.summaries import router as summaries_router
 from notes_service.web import docs, openapi, probes, tokens
+from notes_service.web.compression import Gzip
 from notes_service.web.cors import Cors
 from notes_service.web.hot import HotLane, hot_routes
 from notes_service.web.metrics import Metrics
@@ -46,7 +46,6 @@ logger = logging.getLogger(__name__)
 # Generation-0 collections per allocation count: CPython's default (700) runs one every few
 # requests, each walking the young objects; requests make little cyclic garbage.
 GC_GEN0_THRESHOLD = 20_000
-GZIP_MINIMUM_SIZE = 1024
 
 
 def _settle_garbage_collector() -> None:
@@ -116,9 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Added first, so it runs inside the others.
     app.add_middleware(HotLane, routes=lane)
-    # Over 1 KiB, when the client accepts it; never the change stream (text/event-stream is
-    # among Starlette's exclusions). A streamed body is flushed chunk by chunk, not held.
-    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE, compresslevel=6)
+    app.add_middleware(Gzip)
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,
