@@ -30,7 +30,8 @@ async def test_head_answers_every_get_route_like_the_get(
     note = await create_note(client, headers, tags=["home"])
     await client.patch(f"/v1/notes/{note['id']}", json={"body": "b"}, headers=headers)
     spec = (await client.get("/openapi.json")).json()
-    paths = [path for path, item in spec["paths"].items() if "get" in item]
+    # Not the routes other test modules add to the shared app (/_test/...).
+    paths = [p for p, item in spec["paths"].items() if "get" in item and not p.startswith("/_")]
     values = {"note_id": note["id"], "version": "1"}
     checked = 0
     for template in paths:

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from notes_service.web.problems import allowed_methods
 
 ALLOWED_HEADERS = (
     "Authorization",
@@ -25,19 +26,6 @@ ALLOWED_HEADERS = (
 EXPOSED_HEADERS = ("ETag", "Location", "Link", "Retry-After", "Idempotent-Replayed", "X-Request-ID")
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 MAX_AGE = 600
-
-
-def route_methods(scope: Scope) -> list[str]:
-    """Every method some route of the app accepts for this path (HEAD wherever GET is)."""
-    routes = scope["app"].router.routes
-    allowed = [
-        method
-        for method in _METHODS
-        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in routes)
-    ]
-    if "GET" in allowed and "HEAD" not in allowed:
-        allowed.insert(allowed.index("GET") + 1, "HEAD")
-    return allowed
 
 
 class Cors(CORSMiddleware):
@@ -62,7 +50,7 @@ class Cors(CORSMiddleware):
             await self.app(scope, receive, send)
             return
         if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
-            methods = route_methods(scope)
+            methods = allowed_methods(scope)
             if methods:
                 await self._preflight(origin, methods)(scope, receive, send)
                 return
