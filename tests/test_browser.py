@@ -19,11 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 # The DevTools protocol over a websocket: `websockets` comes with uvicorn[standard].
 from websockets.sync.client import ClientConnection, connect
 
 from tests.servers import cli_key, require_binary, service
+
+pytestmark = pytest.mark.browser
 
 _OPERATION = re.compile(r'opblock-summary-method">(\w+)</span>.*?data-path="([^"]+)"', re.S)
 
