@@ -32,7 +32,7 @@ from notes_service.queries.search import router as search_router
 from notes_service.queries.stream import router as stream_router
 from notes_service.queries.stream_hub import StreamHub
 from notes_service.queries.summaries import router as summaries_router
-from notes_service.web import docs, openapi, probes, tokens
+from notes_service.web import docs, openapi, openapi_clients, probes, tokens
 from notes_service.web.compression import Gzip
 from notes_service.web.cors import Cors
 from notes_service.web.hot import HotLane, hot_routes
@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
         docs_url=None,  # served by notes_service.web.docs from local assets
         redoc_url=None,  # ReDoc would load from a CDN
-        generate_unique_id_function=openapi.operation_id,
+        generate_unique_id_function=openapi_clients.operation_id,
     )
     app.state.settings = settings
     KEY_CACHE.ttl = settings.auth_cache_ttl
