@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import jsonschema_rs
 import pytest
 
 from notes_service.accounts.stream_tokens import StreamTokens
@@ -63,6 +64,11 @@ async def test_a_token_opens_the_stream_and_events_carry_retry(
             events.close()
     assert event.json()["id"] == created.json()["id"]
     assert event.retry.isdigit() and int(event.retry) > 0
+    # The event as an SSE client (and schemathesis) parses it fits the documented schema.
+    spec = (await client.get("/openapi.json")).json()
+    content = spec["paths"][STREAM]["get"]["responses"]["200"]["content"]
+    parsed = {"id": event.id, "event": event.event, "retry": int(event.retry), "data": event.data}
+    jsonschema_rs.validate(content["text/event-stream"]["schema"], parsed)
     assert token not in svc.log()
     assert token.split(".")[1] not in svc.log()
 
