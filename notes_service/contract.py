@@ -227,3 +227,8 @@ class ImportOut(BaseModel):
     created: int
     updated: int
     skipped: int
+
+
+class StreamTokenOut(BaseModel):
+    token: str
+    expires_at: UtcDatetime

@@ -51,6 +51,10 @@ class InvalidJson(BadRequest):
     slug, title = "invalid-json", "Malformed JSON"
 
 
+class InvalidIfMatch(BadRequest):
+    slug, title = "invalid-if-match", "Malformed If-Match header"
+
+
 class Unauthorized(AppError):
     status, slug, title = 401, "unauthorized", "Missing or invalid API key"
 
@@ -114,9 +118,28 @@ class ServiceUnavailable(AppError):
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
+class Overloaded(ServiceUnavailable):
+    slug, title = "overloaded", "Too many requests in flight"
+
+
 class DatabaseTimeout(ServiceUnavailable):
     slug, title = "database-timeout", "The database did not answer in time"
 
 
 class InternalError(AppError):
     status, slug, title = 500, "internal", "Internal server error"
+
+
+class UnknownParameter(BadRequest):
+    slug, title = "unknown-parameter", "Unknown query parameter"
+
+    def __init__(self, names: Sequence[str], known: Sequence[str]) -> None:
+        takes = ", ".join(f"`{name}`" for name in known) or "no query parameters"
+        listed = ", ".join(f"`{name}`" for name in names)
+        super().__init__(
+            f"Unknown query parameter{'s' if len(names) > 1 else ''} {listed}: "
+            f"this operation takes {takes}",
+            extra={
+                "errors": [{"loc": ["query", name], "msg": "unknown parameter"} for name in names]
+            },
+        )

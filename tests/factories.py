@@ -5,11 +5,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from tortoise import connections
 
 from notes_service.accounts import auth
 from notes_service.accounts.models import Owner
 from notes_service.notes.models import Note
+from notes_service.web.app import create_app
 
 
 async def api_key(owner: str = "alice", label: str = "") -> dict[str, str]:
@@ -57,3 +59,12 @@ async def sql(statement: str, *values: Any) -> list[dict[str, Any]]:
 async def count(table: str) -> int:
     rows = await sql(f"SELECT count(*) AS n FROM {table}")
     return int(rows[0]["n"])
+
+
+def sibling_app(app: FastAPI, **settings: Any) -> FastAPI:
+    """An app built by `create_app` with other settings, serving through the running app's
+    pools, listener and streams (a second lifespan would re-register Tortoise's connections)."""
+    sibling = create_app(app.state.settings.model_copy(update=settings))
+    for name in ("read_db", "note_queries", "streams"):
+        setattr(sibling.state, name, getattr(app.state, name))
+    return sibling

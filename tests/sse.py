@@ -21,6 +21,7 @@ class Event:
     id: str
     event: str
     data: str
+    retry: str = ""
 
     def json(self) -> Any:
         return json.loads(self.data)

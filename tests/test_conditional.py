@@ -51,7 +51,7 @@ async def test_patch_with_a_stale_if_match_is_412_and_changes_nothing(
     fresh = await client.patch(url, json={"body": "b"}, headers=headers | {"If-Match": stale})
     assert fresh.status_code == 200
 
-    for value in (stale, f"W/{fresh.headers['etag']}", "nonsense"):
+    for value in (stale, f"W/{fresh.headers['etag']}"):
         response = await client.patch(
             url, json={"title": "lost"}, headers=headers | {"If-Match": value}
         )
@@ -86,3 +86,21 @@ async def test_delete_and_restores_honour_if_match(client: httpx.AsyncClient) ->
     restored = await client.post(f"{url}/restore", headers=headers | {"If-Match": v3})
     assert restored.status_code == 200
     assert restored.json()["deleted_at"] is None
+
+
+async def test_an_if_match_without_quotes_is_a_400_that_says_so(client: httpx.AsyncClient) -> None:
+    headers = await api_key()
+    created = await client.post("/v1/notes", json={"title": "t"}, headers=headers)
+    current = created.headers["etag"]
+    url = f"/v1/notes/{created.json()['id']}"
+    bare = current.strip('"')
+    response = await client.patch(url, json={"title": "x"}, headers=headers | {"If-Match": bare})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == PROBLEM
+    problem = response.json()
+    assert problem["type"].endswith(":invalid-if-match")
+    assert "without its double quotes" in problem["detail"] and current in problem["detail"]
+    other = await client.delete(url, headers=headers | {"If-Match": "nonsense, really"})
+    assert other.status_code == 400 and "double quotes" in other.json()["detail"]
+    assert (await client.get(url, headers=headers)).json() == created.json()
+    assert await count("revisions") == 1

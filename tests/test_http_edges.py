@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -55,6 +57,16 @@ def _connection_closed_by_server(sock: socket.socket) -> bool:
         return False
 
 
+@contextmanager
+def _open_stream(port: int, headers: dict[str, str]) -> Iterator[None]:
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        auth = headers["Authorization"]
+        request = f"GET /v1/changes/stream HTTP/1.1\r\nHost: notes\r\nAuthorization: {auth}\r\n\r\n"
+        sock.sendall(request.encode())
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        yield
+
+
 def test_serve_applies_the_http_settings_and_sends_no_server_banner(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -85,11 +97,14 @@ def test_serve_applies_the_http_settings_and_sends_no_server_banner(
             idle.setblocking(False)
             wait_for(lambda: _connection_closed_by_server(idle), 20, "the idle connection to close")
 
-        # Two open connections reach NOTES_LIMIT_CONCURRENCY: the next request gets a 503.
-        with (
-            socket.create_connection(("127.0.0.1", svc.port)),
-            socket.create_connection(("127.0.0.1", svc.port)),
-        ):
-            wait_for(lambda: svc.get("/healthz").status_code == 503, 20, "a 503 at the limit")
-        wait_for(lambda: svc.answers("/healthz"), 20, "the service to accept requests again")
+        # Two open change streams are two API requests in flight, NOTES_LIMIT_CONCURRENCY: the
+        # next API request gets a problem+json 503 with Retry-After; the probes still answer.
+        with _open_stream(svc.port, headers), _open_stream(svc.port, headers):
+            refused = svc.get("/v1/notes", headers=headers)
+            assert refused.status_code == 503
+            assert refused.headers["content-type"] == PROBLEM
+            assert refused.headers["retry-after"] == "1"
+            assert refused.json()["type"] == "urn:notes-service:problem:overloaded"
+            assert svc.get("/healthz").status_code == 200
+        wait_for(lambda: svc.answers("/v1/notes", 401), 20, "API requests to be taken again")
         assert svc.terminate() == 0

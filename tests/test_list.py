@@ -371,3 +371,16 @@ async def test_the_link_of_a_later_page_keeps_the_filters_and_replaces_the_curso
     assert url.params.get_list("cursor") == [second.json()["next_cursor"]]
     third = (await client.get(str(url), headers=headers)).json()
     assert [n["title"] for n in third["items"]] == ["n4"]
+
+
+async def test_an_unencoded_plus_in_updated_after_gets_a_hint(client: httpx.AsyncClient) -> None:
+    headers = await api_key()
+    raw = await client.get("/v1/notes?updated_after=2026-01-01T10:00:00+02:00", headers=headers)
+    assert raw.status_code == 422
+    (error,) = raw.json()["errors"]
+    assert error["loc"] == ["query", "updated_after"]
+    assert "%2B" in error["msg"]
+    encoded = await client.get(
+        "/v1/notes?updated_after=2026-01-01T10:00:00%2B02:00", headers=headers
+    )
+    assert encoded.status_code == 200

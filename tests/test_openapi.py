@@ -3,6 +3,7 @@ operation, every problem response typed as application/problem+json, and words t
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -98,3 +99,58 @@ async def test_the_document_explains_the_api(spec: dict[str, Any]) -> None:
     assert create["responses"]["201"]["content"]["application/json"]["example"]["version"] == 1
     listed = spec["paths"]["/v1/notes"]["get"]
     assert {p["name"] for p in listed["parameters"]} >= {"tag", "pinned", "sort", "cursor"}
+
+
+async def test_operation_ids_are_short_camel_case_and_unique(spec: dict[str, Any]) -> None:
+    ids = [op["operationId"] for _, _, op in _operations(spec)]
+    assert len(ids) == len(set(ids))
+    for operation_id in ids:
+        assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", operation_id), operation_id
+        assert len(operation_id) <= 20, operation_id
+    named = {(m, p): op["operationId"] for m, p, op in _operations(spec)}
+    assert named[("post", "/v1/notes")] == "createNote"
+    assert named[("get", "/v1/notes")] == "listNotes"
+    assert named[("get", "/v1/notes/{note_id}")] == "getNote"
+    assert named[("get", "/v1/changes/stream")] == "streamChanges"
+
+
+async def test_tags_are_defined_and_servers_given(spec: dict[str, Any]) -> None:
+    defined = {tag["name"] for tag in spec["tags"]}
+    used = {tag for _, _, op in _operations(spec) for tag in op.get("tags", [])}
+    assert used <= defined
+    assert all(tag.get("description") for tag in spec["tags"])
+    assert spec["servers"] == [{"url": "/", "description": "This server"}]
+
+
+async def test_response_headers_are_declared(spec: dict[str, Any]) -> None:
+    paths = spec["paths"]
+    created = paths["/v1/notes"]["post"]["responses"]["201"]["headers"]
+    assert {"Location", "ETag", "Idempotent-Replayed"} <= set(created)
+    assert "ETag" in paths["/v1/notes/{note_id}"]["get"]["responses"]["200"]["headers"]
+    assert "ETag" in paths["/v1/notes/{note_id}"]["patch"]["responses"]["200"]["headers"]
+    assert "Link" in paths["/v1/notes"]["get"]["responses"]["200"]["headers"]
+    assert "Link" in paths["/v1/search"]["get"]["responses"]["200"]["headers"]
+    for method, path, op in _operations(spec):
+        if "503" in op["responses"]:
+            retry = op["responses"]["503"]["headers"]["Retry-After"]
+            assert retry["required"] is True, (method, path)
+
+
+async def test_request_models_have_no_defaults_that_generators_make_required(
+    spec: dict[str, Any],
+) -> None:
+    create = spec["components"]["schemas"]["NoteCreate"]
+    assert create["required"] == ["title"]
+    assert all("default" not in prop for prop in create["properties"].values())
+    assert "Default: `false`" in create["properties"]["pinned"]["description"]
+    sort = next(p for p in spec["paths"]["/v1/notes"]["get"]["parameters"] if p["name"] == "sort")
+    assert "UPDATED_AT_DESC" in sort["schema"]["x-enum-varnames"]
+
+
+async def test_the_ndjson_and_event_bodies_are_described(spec: dict[str, Any]) -> None:
+    export = spec["paths"]["/v1/export"]["get"]["responses"]["200"]["content"]
+    assert export["application/x-ndjson"]["schema"]["format"] == "binary"
+    stream = spec["paths"]["/v1/changes/stream"]["get"]["responses"]["200"]["content"]
+    event = stream["text/event-stream"]["schema"]
+    assert event["required"] == ["event", "data"]
+    assert event["properties"]["event"]["enum"] == ["change", "resume"]

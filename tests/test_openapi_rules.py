@@ -49,3 +49,26 @@ async def test_errors_are_documented_as_problems(client: httpx.AsyncClient) -> N
         assert list(content) == ["application/problem+json"]
     metrics = schema["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
     assert list(metrics) == ["text/plain"]
+
+
+async def test_the_if_match_pattern_agrees_with_the_service(client: httpx.AsyncClient) -> None:
+    schema = await _schema(client)
+    delete = schema["paths"]["/v1/notes/{note_id}"]["delete"]
+    (param,) = [p for p in delete["parameters"] if p["name"] == "If-Match"]
+    pattern = param["schema"]["pattern"]
+    headers = await api_key()
+    note = await create_note(client, headers)
+    url = f"/v1/notes/{note['id']}"
+    etag = (await client.get(url, headers=headers)).headers["etag"]
+    for value in (etag, "*", f'W/"x", {etag}', '"a","b"'):
+        assert re.search(pattern, value), value
+        response = await client.patch(
+            url, json={"pinned": True}, headers=headers | {"If-Match": value}
+        )
+        assert response.status_code in (200, 412), (value, response.text)
+    for value in (etag.strip('"'), "nonsense", '"unterminated'):
+        assert re.search(pattern, value) is None, value
+        response = await client.patch(
+            url, json={"pinned": True}, headers=headers | {"If-Match": value}
+        )
+        assert response.status_code == 400, value

@@ -35,7 +35,7 @@ async def test_wrong_method_is_405_problem(client: httpx.AsyncClient) -> None:
     response = await client.put("/v1/notes", headers=await api_key())
     assert response.status_code == 405
     assert response.headers["content-type"] == PROBLEM
-    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["allow"] == "GET, HEAD, POST"
 
 
 async def test_oversized_body_is_413_and_writes_nothing(client: httpx.AsyncClient) -> None:

@@ -15,6 +15,8 @@ from tests.conftest import run_cli
         ("NOTES_READ_DATABASE_URL", "postgresql://"),
         ("NOTES_LOG_LEVEL", "chatty"),
         ("NOTES_MAX_BODY_BYTES", "0"),
+        ("NOTES_CORS_ORIGINS", "https://app.example, app.example"),
+        ("NOTES_LIMIT_CONCURRENCY", "0"),
     ],
 )
 def test_a_bad_setting_is_named(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
@@ -76,3 +78,9 @@ def test_a_bad_idempotency_ttl_is_named(monkeypatch: pytest.MonkeyPatch, value: 
 
 def test_idempotency_ttl_defaults_to_a_day() -> None:
     assert Settings(_env_file=None).idempotency_ttl.total_seconds() == 86400
+
+
+def test_cors_origins_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().cors_origin_list == []
+    monkeypatch.setenv("NOTES_CORS_ORIGINS", " https://app.example , http://127.0.0.1:5173,")
+    assert load_settings().cors_origin_list == ["https://app.example", "http://127.0.0.1:5173"]

@@ -298,7 +298,10 @@ def test_the_openapi_entry_documents_the_event_format(svc: Service) -> None:
     operation = spec["paths"]["/v1/changes/stream"]["get"]
     content = operation["responses"]["200"]["content"]
     assert list(content) == ["text/event-stream"]
-    assert "event: change" in content["text/event-stream"]["example"]
+    # Before OpenAPI 3.2 the schema of an event stream describes each event (SPEC §8).
+    event = content["text/event-stream"]
+    assert event["example"]["event"] == "change"
+    assert set(event["schema"]["properties"]) == {"id", "event", "retry", "data"}
     for words in ("Last-Event-ID", "`id:` the cursor after this change", "event: resume"):
         assert words in operation["description"]
     assert "503" in operation["responses"]

@@ -195,7 +195,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         access_log=False,  # replaced by the notes_service.access line
         timeout_graceful_shutdown=30,
         timeout_keep_alive=settings.keep_alive_timeout,
-        limit_concurrency=settings.limit_concurrency,
+        # NOTES_LIMIT_CONCURRENCY is the request middleware's (a problem+json 503), not
+        # uvicorn's plain-text one.
         server_header=False,  # no "server: uvicorn" banner for scanners
     )
     return 0

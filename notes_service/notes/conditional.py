@@ -7,7 +7,10 @@ import re
 import uuid
 from dataclasses import dataclass
 
+from notes_service.errors import InvalidIfMatch
+
 _ENTITY_TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
+_BARE_TAG = re.compile(r"[\x21\x23-\x7e\x80-\xff]+")
 
 
 def etag(note_id: uuid.UUID, version: int) -> str:
@@ -47,4 +50,18 @@ class EntityTags:
 
 
 def if_match(header: str | None) -> EntityTags | None:
-    return None if header is None else EntityTags.parse(header)
+    """The parsed If-Match; a header that is not `*` or quoted entity tags is a 400 saying so,
+    not a 412 that would send a client to fetch the note again and fail the same way."""
+    if header is None:
+        return None
+    tags = EntityTags.parse(header)
+    if tags.any or tags.tags:
+        return tags
+    if _BARE_TAG.fullmatch(header.strip()):
+        raise InvalidIfMatch(
+            "If-Match holds an entity tag without its double quotes: send the ETag exactly as "
+            f'it came, quotes included (If-Match: "{header.strip()}")'
+        )
+    raise InvalidIfMatch(
+        'If-Match must be `*` or one or more entity tags in double quotes, as in If-Match: "…"'
+    )

@@ -15,6 +15,7 @@ from notes_service.platform.urls import embedded_url
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEV_CURSOR_SECRET = "development-only-cursor-secret"  # noqa: S105 - refused outside development
 
+_ORIGIN = re.compile(r"https?://[^/?#\s,]+")
 _DURATION = re.compile(r"(\d{1,9})\s*([smhd]?)")
 _DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -94,10 +95,12 @@ class Settings(BaseSettings):
     embedded_dir: Path = PROJECT_DIR / ".pgdata"
     embedded_port: int = Field(default=54329, ge=1024, le=65535)
     idempotency_ttl: timedelta = timedelta(hours=24)
-    # uvicorn: seconds an idle keep-alive connection stays open; connections plus requests in
-    # flight per worker before it answers 503 (unset: no limit).
+    # uvicorn: seconds an idle keep-alive connection stays open.
     keep_alive_timeout: int = Field(default=5, ge=1, le=3600)
+    # API requests in flight per worker before the next gets a 503 problem (unset: no limit).
     limit_concurrency: int | None = Field(default=None, ge=1)
+    # Origins allowed to call the API from a browser, comma-separated (empty: no CORS at all).
+    cors_origins: str = ""
     # When set, GET /metrics needs `Authorization: Bearer <token>`.
     metrics_token: SecretStr | None = None
     # How often each worker gives committed changes their feed positions (platform/feed_clock.py):
@@ -132,6 +135,20 @@ class Settings(BaseSettings):
         if isinstance(value, timedelta) and value <= timedelta(0):
             raise ValueError("must be positive")
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in (part.strip() for part in value.split(",")):
+            if origin and origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme://host[:port], as in https://app.example"
+                )
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [part.strip() for part in self.cors_origins.split(",") if part.strip()]
 
     @field_validator("database_url", "read_database_url", "listen_database_url")
     @classmethod

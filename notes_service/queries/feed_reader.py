@@ -27,8 +27,12 @@ FIRST_PAGE = 10  # before the size of an owner's events is known
 _REMEMBERED_OWNERS = 10_000
 
 
+# Each event tells an EventSource how long to wait before it reconnects (SPEC §8).
+RECONNECT_MS = 2000
+
+
 def sse_event(event_id: str, event: str, data: str) -> bytes:
-    return f"id: {event_id}\nevent: {event}\ndata: {data}\n\n".encode()
+    return f"id: {event_id}\nevent: {event}\nretry: {RECONNECT_MS}\ndata: {data}\n\n".encode()
 
 
 def change_entry(row: Any) -> Change:

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
 from notes_service import cursors as positions
 from notes_service.accounts.auth import Principal, authenticate
@@ -63,6 +64,19 @@ def page_response(request: Request, items: str, next_cursor: str | None) -> Resp
     return Response(body, media_type="application/json", headers=headers)
 
 
+# `…T10:00:00+02:00` in a query string arrives as `…T10:00:00 02:00`: `+` means a space there.
+_UNENCODED_PLUS = re.compile(r"\d \d{2}(:?\d{2})?$")
+
+
+def _hint_unencoded_plus(value: object) -> object:
+    if isinstance(value, str) and _UNENCODED_PLUS.search(value):
+        raise ValueError(
+            "a `+` in a query string means a space: percent-encode the offset's `+` as %2B "
+            "(…T10:00:00%2B02:00), or give the time in UTC with `Z`"
+        )
+    return value
+
+
 class ListQuery(BaseModel):
     """`GET /v1/notes`'s query parameters: FastAPI's query model, and what the hot lane
     validates the same values with."""
@@ -71,7 +85,7 @@ class ListQuery(BaseModel):
     pinned: bool | None = None
     archived: bool = False
     trashed: bool = False
-    updated_after: UtcDatetime | None = None
+    updated_after: Annotated[UtcDatetime | None, BeforeValidator(_hint_unencoded_plus)] = None
     sort: Sort = "-updated_at"
     limit: Limit = 20
     cursor: Cursor = None

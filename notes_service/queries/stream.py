@@ -35,7 +35,7 @@ from notes_service.queries.feed_reader import sse_event
 from notes_service.queries.router import Cursor
 from notes_service.queries.stream_buffer import ReaderTooSlow, StreamBuffer
 from notes_service.queries.stream_hub import StreamHub
-from notes_service.web.deps import CurrentOwner, Cursors
+from notes_service.web.deps import Cursors, StreamAuth
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["queries"])
@@ -216,10 +216,12 @@ The change feed of `GET /v1/changes`, pushed as
 It starts after `cursor`, or after the `Last-Event-ID` header (which wins), both the feed's
 opaque cursor; with neither, from the beginning. It first catches up, then waits for commits.
 
-Each change is one event: `id:` the cursor after this change, `event: change`, and `data:` the
-same JSON entry `GET /v1/changes` returns (`id`, `version`, `op`, `note`). Events follow the
-feed's order and rule: none is sent while an earlier transaction could still commit before it,
-so reconnecting with `Last-Event-ID` loses and repeats nothing.
+Each change is one event: `id:` the cursor after this change, `event: change`, `retry:` the
+milliseconds to wait before reconnecting, and `data:` the same JSON entry `GET /v1/changes`
+returns (`id`, `version`, `op`, `note`). A browser's `EventSource`, which cannot send
+`Authorization`, opens it with `?access_token=` from `POST /v1/changes/stream-tokens`.
+Events follow the feed's order and rule: none is sent while an earlier transaction could still
+commit before it, so reconnecting with `Last-Event-ID` loses and repeats nothing.
 
 A comment line (`: heartbeat`) comes every `NOTES_STREAM_HEARTBEAT` seconds. A client that
 reads too slowly gets a last event `event: resume` (data:
@@ -248,14 +250,15 @@ Beyond `NOTES_STREAM_MAX_PER_KEY` open streams of one key: 429 with `Retry-After
 )
 async def change_stream(
     request: Request,
-    owner: CurrentOwner,
+    caller: StreamAuth,
     cursors: Cursors,
     cursor: Cursor = None,
     last_event_id: Annotated[str | None, Header(max_length=1024)] = None,
 ) -> Response:
+    owner = caller.principal
     binding = positions.feed_binding(cursors, owner.owner_id)
     start = last_event_id or cursor
     position = positions.decode_feed(cursors, start, binding) if start else positions.FEED_START
     hub: StreamHub = request.app.state.streams
     hub.reserve(owner.key_id)
-    return ChangeStream(hub, cursors, binding, owner, auth.key_hash_of(request), position)
+    return ChangeStream(hub, cursors, binding, owner, caller.key_hash, position)

@@ -10,6 +10,7 @@ from tortoise import connections
 from tortoise.contrib.fastapi import RegisterTortoise
 
 from notes_service.accounts.auth import KEY_CACHE
+from notes_service.accounts.stream_tokens import StreamTokens
 from notes_service.cursors import CursorCodec
 from notes_service.notes.router import HOT_HANDLERS as notes_hot
 from notes_service.notes.router import router as notes_router
@@ -32,7 +33,9 @@ from notes_service.queries.search import router as search_router
 from notes_service.queries.stream import router as stream_router
 from notes_service.queries.stream_hub import StreamHub
 from notes_service.queries.summaries import router as summaries_router
-from notes_service.web import docs, openapi, probes
+from notes_service.web import docs, openapi, openapi_clients, probes, tokens
+from notes_service.web.compression import Gzip
+from notes_service.web.cors import Cors
 from notes_service.web.hot import HotLane, hot_routes
 from notes_service.web.metrics import Metrics
 from notes_service.web.middleware import RequestMiddleware
@@ -110,28 +113,42 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="notes-service",
         version="1.0.0",
+        contact={"name": "notes-service maintainers"},
         lifespan=lifespan,
         openapi_url="/openapi.json",
         docs_url=None,  # served by notes_service.web.docs from local assets
         redoc_url=None,  # ReDoc would load from a CDN
+        generate_unique_id_function=openapi_clients.operation_id,
     )
     app.state.settings = settings
     KEY_CACHE.ttl = settings.auth_cache_ttl
     app.state.cursor_codec = CursorCodec(settings.cursor_secret.get_secret_value())
+    app.state.stream_tokens = StreamTokens(settings.cursor_secret.get_secret_value())
     app.state.metrics = metrics
     install_problem_handlers(app)
     lane = hot_routes(
         [*notes_router.routes, *queries_router.routes, *search_router.routes],
         notes_hot | queries_hot | search_hot,
     )
-    # Added first, so it runs inside the request middleware.
+    # Added first, so it runs inside the others.
     app.add_middleware(HotLane, routes=lane)
-    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
+    app.add_middleware(Gzip)
+    app.add_middleware(
+        RequestMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        metrics=metrics,
+        limit_concurrency=settings.limit_concurrency,
+    )
+    if settings.cors_origin_list:
+        # Outermost: a preflight costs nothing further, and every answer (a 413, a 503 at the
+        # concurrency limit) is readable by the page.
+        app.add_middleware(Cors, origins=settings.cors_origin_list)
     # Routes are matched in order: the hottest (a single note) first.
     app.include_router(notes_router)
     app.include_router(queries_router)
     app.include_router(search_router)
     app.include_router(stream_router)  # before the feed, whose prefix it shares
+    app.include_router(tokens.router)
     app.include_router(summaries_router)
     app.include_router(changes_router)
     app.include_router(export_router)

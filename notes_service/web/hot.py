@@ -11,7 +11,9 @@ It only answers what it recognises completely. The handler returns None for anyt
 value FastAPI would accept in another form, an invalid value, a body that is not plain JSON),
 and the request goes on to FastAPI unchanged, the body replayed. So every error and every
 lenient form keeps FastAPI's answer, and the FastAPI routes stay the documented ones.
-`tests/test_hot_lane.py` sends the same requests both ways and compares the answers.
+`tests/test_hot_lane.py` sends the same requests both ways and compares the answers. The rules
+that hold on every route (unknown query parameters, HEAD, the concurrency limit) are the request
+middleware's, outside this layer, so they hold here too.
 `NOTES_HOT_LANE=false` turns the lane off.
 """
 

@@ -1,6 +1,7 @@
 """The OpenAPI document, completed: HTTP bearer auth on every `/v1` operation (so /docs has an
 Authorize button), every problem response an operation can give (typed as
-`application/problem+json`), an introduction, descriptions and examples.
+`application/problem+json`), an introduction, descriptions and examples; and what client
+generators need (SPEC §8, from openapi_clients.py).
 
 FastAPI generates the paths and models; this adds what it cannot infer, once, when the document
 is first asked for. Which problems apply is derived from each operation's parameters, so a new
@@ -15,6 +16,17 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from notes_service.web import openapi_text as text
+from notes_service.web.openapi_clients import (
+    NDJSON_BODY,
+    RESPONSE_HEADERS,
+    RETRY_AFTER,
+    SERVERS,
+    SSE_EVENT,
+    SSE_EXAMPLE,
+    TAGS,
+    name_enum_values,
+    optional_defaults,
+)
 from notes_service.web.problems import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
 
 BEARER = "bearerAuth"
@@ -29,6 +41,14 @@ _PROBLEMS: dict[str, tuple[int, str]] = {
         "a change-feed cursor the feed can no longer serve: sync from the start",
     ),
     "bad-request": (400, "the body cannot be read (e.g. not UTF-8)"),
+    "invalid-if-match": (
+        400,
+        "`If-Match` is not `*` or quoted entity tags (e.g. an ETag sent without its quotes)",
+    ),
+    "unknown-parameter": (
+        400,
+        "a query parameter this operation does not take; `errors` names each",
+    ),
     "unauthorized": (401, "no key, not a Bearer key, not shaped like a key, unknown or revoked"),
     "not-found": (404, "no such note for this owner"),
     "note-trashed": (409, "the note is in the trash"),
@@ -39,7 +59,15 @@ _PROBLEMS: dict[str, tuple[int, str]] = {
     "unsupported-media-type": (415, "the body is not sent as `application/json`"),
     "validation": (422, "a body field, parameter or header is invalid; `errors` names each"),
     "idempotency-key-reused": (422, "the Idempotency-Key was first used with another request"),
-    "unavailable": (503, "the database is unreachable or busy; retry after `Retry-After`"),
+    "unavailable": (
+        503,
+        "the database is unreachable or busy (or, on the stream, too many streams are open); "
+        "retry after `Retry-After`",
+    ),
+    "overloaded": (
+        503,
+        "the worker is at its limit of requests in flight; retry after `Retry-After`",
+    ),
     "database-timeout": (
         503,
         "a statement ran past the database timeouts; retry after `Retry-After`",
@@ -83,7 +111,7 @@ def problem_slugs(method: str, path: str, operation: dict[str, Any]) -> list[str
     """The problems this operation can answer, from what it takes."""
     params = {p["name"] for p in operation.get("parameters", [])}
     json_body = "application/json" in operation.get("requestBody", {}).get("content", {})
-    slugs: list[str] = []
+    slugs: list[str] = ["unknown-parameter"]
     if json_body:
         slugs += ["invalid-json", "payload-too-large", "unsupported-media-type"]
     if "cursor" in params:
@@ -91,11 +119,11 @@ def problem_slugs(method: str, path: str, operation: dict[str, Any]) -> list[str
     if path.startswith("/v1/changes"):
         slugs.append("cursor-expired")
     if path.startswith("/v1/"):
-        slugs += ["unauthorized", "unavailable", "database-timeout"]
+        slugs += ["unauthorized", "unavailable", "overloaded", "database-timeout"]
     if "note_id" in params:
         slugs.append("not-found")
     if "If-Match" in params:
-        slugs.append("precondition-failed")
+        slugs += ["invalid-if-match", "precondition-failed"]
     if "Idempotency-Key" in params:
         slugs += ["idempotency-in-flight", "idempotency-key-reused"]
     if method == "patch" or path.endswith("/revisions/{version}/restore"):
@@ -106,6 +134,7 @@ def problem_slugs(method: str, path: str, operation: dict[str, Any]) -> list[str
         slugs.append("validation")
     if path == "/readyz":
         slugs.append("not-ready")
+
     return slugs
 
 
@@ -122,7 +151,15 @@ def _problem_responses(slugs: list[str]) -> dict[str, Any]:
             "description": lines,
             "content": {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF, "example": example}},
         }
+        if status == 503:
+            responses[str(status)]["headers"] = {"Retry-After": RETRY_AFTER}
     return responses
+
+
+# What `If-Match` must look like (notes/conditional.py): `*`, or quoted entity tags. Stated in
+# the document so clients and fuzzers send it so; the service answers anything else with a 400
+# `invalid-if-match` that says what is wrong (a pattern in the route would make it a bare 422).
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$'
 
 
 def _describe(method: str, path: str, operation: dict[str, Any]) -> None:
@@ -133,6 +170,8 @@ def _describe(method: str, path: str, operation: dict[str, Any]) -> None:
         operation["description"] = description
     for param in operation.get("parameters", []):
         param.setdefault("description", text.PARAMETERS.get(param["name"], ""))
+        if param["name"] == "If-Match":
+            param["schema"] = {"type": "string", "pattern": IF_MATCH_PATTERN, "title": "If-Match"}
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
     if body is not None and request_example is not None:
         body["example"] = request_example
@@ -143,15 +182,18 @@ def _describe(method: str, path: str, operation: dict[str, Any]) -> None:
 
 
 def _special_media_types(spec: dict[str, Any]) -> None:
-    """The operations whose bodies are not JSON: NDJSON import/export, and /metrics."""
-    ndjson = {"schema": {"type": "string"}, "example": text.IMPORT_EXAMPLE}
+    """The operations whose bodies are not JSON: NDJSON import/export, the event stream, and
+    /metrics."""
+    ndjson = {"schema": NDJSON_BODY, "example": text.IMPORT_EXAMPLE}
     spec["paths"]["/v1/import"]["post"]["requestBody"] = {
         "required": True,
         "content": {"application/x-ndjson": ndjson},
     }
     spec["paths"]["/v1/export"]["get"]["responses"]["200"]["content"] = {
-        "application/x-ndjson": {"schema": {"type": "string"}}
+        "application/x-ndjson": {"schema": NDJSON_BODY}
     }
+    stream = spec["paths"]["/v1/changes/stream"]["get"]["responses"]["200"]["content"]
+    stream["text/event-stream"] = {"schema": SSE_EVENT, "example": SSE_EXAMPLE}
     spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"] = {
         "text/plain": {"schema": {"type": "string"}}
     }
@@ -159,7 +201,13 @@ def _special_media_types(spec: dict[str, Any]) -> None:
 
 def build(app: FastAPI) -> dict[str, Any]:
     spec = get_openapi(
-        title=app.title, version=app.version, description=text.INTRODUCTION, routes=app.routes
+        title=app.title,
+        version=app.version,
+        description=text.INTRODUCTION,
+        routes=app.routes,
+        tags=TAGS,
+        servers=SERVERS,
+        contact=app.contact,
     )
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -180,12 +228,17 @@ def build(app: FastAPI) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)  # FastAPI's HTTPValidationError: ours is a problem
             responses.update(_problem_responses(problem_slugs(method, path, operation)))
+            for status, response in responses.items():
+                if headers := RESPONSE_HEADERS.get((method, path, status)):
+                    response["headers"] = headers
             for status, description in _OTHER_PROBLEMS.items():
                 content = {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF}}
                 responses.setdefault(status, {"description": description, "content": content})
             if path.startswith("/v1/"):
                 operation["security"] = [{BEARER: []}]
             _describe(method, path, operation)
+    name_enum_values(spec)
+    optional_defaults(spec)
     return spec
 
 

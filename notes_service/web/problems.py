@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
+from starlette.types import Scope
 from tortoise.exceptions import DBConnectionError, DoesNotExist, IntegrityError
 
 from notes_service.errors import (
@@ -151,7 +152,7 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         error = NotFound("No route matches this path")
     elif exc.status_code == 405:
-        error = MethodNotAllowed(headers={"Allow": ", ".join(_allowed_methods(request))})
+        error = MethodNotAllowed(headers={"Allow": ", ".join(allowed_methods(request.scope))})
     elif exc.status_code == 413:
         error = PayloadTooLarge(str(exc.detail))
     elif exc.status_code == 400:
@@ -162,14 +163,16 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     return problem_response(error, _request_id(request))
 
 
-def _allowed_methods(request: Request) -> list[str]:
+def allowed_methods(scope: Scope) -> list[str]:
     """Every method some route accepts for this path. (Starlette's own Allow header names only
     the first route that matched the path, e.g. POST but not GET for /v1/notes.)"""
     allowed = []
     for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
-        scope = {**request.scope, "method": method}
-        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+        routes = scope["app"].router.routes
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in routes):
             allowed.append(method)
+    if "GET" in allowed and "HEAD" not in allowed:
+        allowed.insert(1, "HEAD")  # served for every GET by the request middleware
     return allowed
 
 
