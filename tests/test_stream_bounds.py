@@ -174,6 +174,13 @@ async def test_one_owners_many_streams_share_their_reads(svc: Service, database_
                 context = open_stream(client, keys[i % 10])
                 streams.append(await context.__aenter__())
                 contexts.append(context)
+            # Two changes heard one after the other first: every stream is then past its opening
+            # reads and its first, timed wait, and reads only when a commit wakes it.
+            for title in ("warm-0", "warm-1"):
+                response = await client.post("/v1/notes", json={"title": title}, headers=keys[0])
+                assert response.status_code == 201
+                for events in streams:
+                    assert (await events.next(10)).json()["note"]["title"] == title
             before = await gauge(client, "sse_feed_reads_total")
             commits = 5
             for i in range(commits):
@@ -186,8 +193,8 @@ async def test_one_owners_many_streams_share_their_reads(svc: Service, database_
             for context in reversed(contexts):
                 await context.__aexit__(None, None, None)
     # Each stream reading for itself: two statements per stream per commit (300). Shared: two
-    # per commit, plus at most two per stream for its one settling re-read after it opened.
-    assert reads <= 2 * commits + 2 * len(streams), f"{reads} reads for {len(streams)} streams"
+    # per commit (the slack is for retries while another transaction holds changes back).
+    assert reads <= 2 * commits + len(streams), f"{reads} reads for {len(streams)} streams"
 
 
 class SlowReader(threading.Thread):
