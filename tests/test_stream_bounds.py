@@ -229,7 +229,7 @@ class SlowReader(threading.Thread):
             threading.Event().wait(0.04)  # 1.6 MB/s at most: a client slower than the server
 
 
-def request(port: int, path: str, headers: dict[str, str]) -> socket.socket:
+def http_get(port: int, path: str, headers: dict[str, str]) -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
     sock.connect(("127.0.0.1", port))
@@ -241,14 +241,17 @@ def request(port: int, path: str, headers: dict[str, str]) -> socket.socket:
 
 
 @pytest.mark.parametrize("path", ["/v1/changes/stream", "/v1/export"])
+@pytest.mark.parametrize("server", ["svc", "deaf"])
 async def test_a_revocation_ends_a_catch_up_or_an_export_in_its_middle(
-    svc: Service, database_url: str, path: str
+    request: pytest.FixtureRequest, database_url: str, path: str, server: str
 ) -> None:
+    """`deaf`: also with the listener down (then the key is looked up every half second)."""
+    svc: Service = request.getfixturevalue(server)
     owner = f"mid-{uuid.uuid4().hex[:8]}"
     (key,) = await make_keys(database_url, owner, 1)
     notes, body = 2000, 10_000  # 20 MB: far more than the socket buffers hold
     await insert_notes(database_url, owner, notes, body)
-    reader = SlowReader(request(svc.port, path, key))
+    reader = SlowReader(http_get(svc.port, path, key))
     reader.start()
     try:
         await until(lambda: reader.before > 2 * MIB, 30, "the first megabytes")
