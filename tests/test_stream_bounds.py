@@ -295,15 +295,19 @@ async def test_an_idle_stream_hears_a_revocation_with_the_listener_down(
 ) -> None:
     """No LISTEN connection at all: the open streams' keys are checked every half second."""
     (key,) = await make_keys(database_url, f"deaf-{uuid.uuid4().hex[:8]}", 1)
-    async with stream_client(deaf.url) as client, open_stream(client, key) as events:
-        # Past its first short wait: then it polls only every NOTES_STREAM_POLL_INTERVAL.
-        response = await client.post("/v1/notes", json={"title": "seen"}, headers=key)
-        assert response.status_code == 201
-        assert (await events.next(15)).json()["note"]["title"] == "seen"
-        await revoke(database_url, key)
-        # SPEC: within one second (the slack is for a loaded machine; the slow poll that would
-        # otherwise notice it runs every NOTES_STREAM_POLL_INTERVAL, 5 s).
-        await asyncio.wait_for(events.ended.wait(), 2.5)
+    async with stream_client(deaf.url) as client:
+        before = await gauge(client, "sse_feed_reads_total")
+        async with open_stream(client, key) as events:
+            # Past its opening read and its first, short wait (two statements each): then it
+            # reads again only every NOTES_STREAM_POLL_INTERVAL.
+            async def settled() -> bool:
+                return await gauge(client, "sse_feed_reads_total") >= before + 4
+
+            await until(settled, 15, "the stream's second read")
+            await revoke(database_url, key)
+            # SPEC: within one second (the slack is for a loaded machine; the slow poll that
+            # would otherwise notice it runs every NOTES_STREAM_POLL_INTERVAL, 5 s).
+            await asyncio.wait_for(events.ended.wait(), 2.5)
 
 
 def _nowhere() -> str:
