@@ -56,16 +56,20 @@ async def export_lines(
                 continue
             # The same bytes as `note | {"revisions": [...]}` dumped whole, one chunk at a time.
             yield line[:-1] + b', "revisions": ['
-            async for index, revision in _history(queries, row["id"]):
+            async for index, revision in _history(queries, row["id"], key):
                 yield (b", " if index else b"") + revision
             yield b"]}\n"
         after = (rows[-1]["created_at"], rows[-1]["id"])
 
 
-async def _history(queries: NoteQueries, note_id: uuid.UUID) -> AsyncIterator[tuple[int, bytes]]:
+async def _history(
+    queries: NoteQueries, note_id: uuid.UUID, key: KeyWatch | None
+) -> AsyncIterator[tuple[int, bytes]]:
     index, after_version = 0, 0
     while rows := await queries.export_revisions(note_id, after_version, EXPORT_REVISIONS_CHUNK):
         for row in rows:
+            if key is not None and await key.revoked():  # a long history is no exception
+                raise RevokedDuringExport()
             fields = dict(row) | {"tags": json.loads(row["tags"])}  # a jsonb column
             revision = RevisionOut.model_validate(fields).model_dump(mode="json")
             yield index, json.dumps(revision, ensure_ascii=False).encode()
