@@ -229,8 +229,9 @@ async def test_every_hit_says_how_it_matched_in_the_openapi_document(
     assert "match" in schema["required"]
 
 
+@pytest.mark.parametrize("replica", [True, False], ids=["replication-role", "disable-triggers"])
 async def test_the_migration_rebuilds_old_documents_without_touching_the_feed(
-    client: httpx.AsyncClient, corpus: dict[str, str]
+    client: httpx.AsyncClient, corpus: dict[str, str], replica: bool
 ) -> None:
     migration = importlib.import_module("migrations.models.9_20261204160000_search_every_language")
     # The documents as migration 2's generated column made them: unfolded, no words.
@@ -242,12 +243,16 @@ async def test_the_migration_rebuilds_old_documents_without_touching_the_feed(
     assert await _titles(client, corpus, "京都") == []
     assert await _titles(client, corpus, "manana") == []
     before = await sql("SELECT id, change_seq, version FROM notes ORDER BY id")
-    rebuilt = await migration.rebuild(connections.get("default"), batch=5)
+    rebuilt = await migration.rebuild(connections.get("default"), batch=5, replica=replica)
     assert rebuilt == len(CORPUS)
     assert await _titles(client, corpus, "京都") == ["京都旅行"]
     assert await _titles(client, corpus, "manana") == ["Viaje"]
     assert await sql("SELECT id, change_seq, version FROM notes ORDER BY id") == before
     assert await _titles(client, corpus, "buget") == ["Finance"]  # the vocabulary is back
+    disabled = (
+        "SELECT count(*) AS n FROM pg_trigger WHERE tgrelid = 'notes'::regclass AND tgenabled = 'D'"
+    )
+    assert await sql(disabled) == [{"n": 0}]
 
 
 ODD_QUERIES = ["*", "**", "-", "or", "prog**", "'", "\\", "京*", "🍕*", '"unterminated', "-*"]
