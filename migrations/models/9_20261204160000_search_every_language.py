@@ -222,15 +222,17 @@ SELECT (SELECT id FROM batch ORDER BY id DESC LIMIT 1) AS last,
 MAY_SKIP_TRIGGERS = "SELECT has_parameter_privilege('session_replication_role', 'SET') AS ok"
 
 
-async def rebuild(db: BaseDBAsyncClient, batch: int = 2000) -> int:
+async def rebuild(db: BaseDBAsyncClient, batch: int = 2000, replica: bool | None = None) -> int:
     """Rebuilds every note's search document in batches of `batch` notes by id, each its own
     transaction: no lock beyond the batch's rows, held for the batch only. The rebuild is no
     change of the notes: the change feed and its announcements must not see it, so each batch
     runs with the notes' triggers off, by `session_replication_role = replica` where the role
     may set it (a superuser, or granted), else by `DISABLE TRIGGER USER` inside the batch's
-    transaction (its table lock blocks other writers of notes for that batch only)."""
-    _, rows = await db.execute_query(MAY_SKIP_TRIGGERS)
-    replica = bool(rows[0]["ok"])
+    transaction (its table lock blocks other writers of notes for that batch only). `replica`
+    chooses the way instead of the role's privilege (the tests try both)."""
+    if replica is None:
+        _, rows = await db.execute_query(MAY_SKIP_TRIGGERS)
+        replica = bool(rows[0]["ok"])
     last, total = None, 0
     while True:
         async with in_transaction(db.connection_name) as tx:

@@ -90,6 +90,7 @@ class NoteQueries:
             recent=mode == "fts" and not floor and await self.is_common(q),
             fuzzy=fuzzy is not None,
             exclude=text.exclude is not None,
+            ascii=q.isascii(),
         )
         values: dict[str, object] = {
             "owner_id": owner_id,

@@ -33,9 +33,9 @@ SEARCH_DESCRIPTION = """Full-text search (`websearch_to_tsquery` syntax: `"a phr
 `or`, and `prog*` for a prefix) over title (weighted higher) and body, in every language:
 accents fold (`cafe` finds `café`), two or more Chinese, Japanese or Korean characters find
 that text anywhere, emoji and symbols are words. `fuzzy=true`, or no match at all, switches to
-typo-tolerant matching: trigram similarity on the title, or word similarity to the words of
-the note. Each hit's `match` says how it matched (`text` or `fuzzy`); a `-word` exclusion holds
-in every mode. Hits are ordered by `rank`, then id.
+typo-tolerant matching: trigram similarity on the title, or words of the note near the query's
+words (`buget` finds `budget`). Each hit's `match` says how it matched (`text` or `fuzzy`); a
+`-word` exclusion holds in every mode. Hits are ordered by `rank`, then id.
 
 **Broad searches:** only the newest `NOTES_SEARCH_RANK_LIMIT` matches (default 1,000; newest by
 `updated_at`, then id) are ranked and returned; older matches of such a query are not, so

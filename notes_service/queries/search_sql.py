@@ -126,9 +126,11 @@ FROM (
 """
 
 
-def _tsquery(source: str) -> str:
+def _tsquery(source: str, *, fold: bool = True) -> str:
     # Written out (not a CTE) so that the planner sees the tsquery and its selectivity.
-    return f"to_tsquery('english', notes_fold({source}, true))"
+    # `notes_fold` leaves plain ASCII as it is: an ASCII query skips the call.
+    folded = f"notes_fold({source}, true)" if fold else source
+    return f"to_tsquery('english', {folded})"
 
 
 @functools.cache
@@ -142,15 +144,17 @@ def search_page(
     recent: bool = False,
     fuzzy: bool = False,
     exclude: bool = False,
+    ascii: bool = False,
 ) -> Statement:
     """`recent`: a full-text walk for a common word, without a floor (see `_candidates`).
     `fuzzy` and `exclude` (fuzzy mode only): whether there is a typo-tolerant query of the
-    words (`FUZZY_QUERY`), whether terms are excluded."""
+    words (`FUZZY_QUERY`), whether terms are excluded. `ascii`: the query text is plain ASCII,
+    which `notes_fold` would return as it is."""
     if recent and (mode != "fts" or floor):
         raise ValueError("only a full-text search without a floor walks the GiST index")
     p = Params()
     owner = p("owner_id", "integer")
-    tsquery = _tsquery(p("tsquery", "text"))
+    tsquery = _tsquery(p("tsquery", "text"), fold=not ascii)
     limit = p("limit", "integer")
     where = [f"n.owner_id = {owner}", "n.deleted_at IS NULL"]
     if mode == "fts":
@@ -167,12 +171,12 @@ def search_page(
         found = [f"{wanted} % n.title", f"{wanted} <% n.title"]
         near = "0"
         if fuzzy:
-            typos = _tsquery(p("fuzzy", "text"))
+            typos = _tsquery(p("fuzzy", "text"), fold=False)  # vocabulary words are folded
             found.append(f"n.search @@ {typos}")
             near = f"ts_rank(c.search, {typos})"
         where.append("(" + " OR ".join(found) + ")")
         if exclude:
-            where.append(f"NOT (n.search @@ {_tsquery(p('exclude', 'text'))})")
+            where.append(f"NOT (n.search @@ {_tsquery(p('exclude', 'text'), fold=not ascii)})")
         carried = "n.title, n.search"
         texts = f"CASE WHEN c.search @@ {tsquery} THEN 1 ELSE 0 END"
         rank = (
