@@ -12,8 +12,9 @@ RUN_IN_TRANSACTION = True
 # - `feed_sequence(viewer)` (the service calls it on a short interval, and before a feed read)
 #   gives every committed pending change of the viewer the next tick, in one transaction that
 #   holds the viewer's clock row until its commit is visible: ticks follow the order in which they
-#   became visible, and a cursor is never passed by a change that becomes visible later. Rows
-#   another sequencer or a writer holds are skipped (SKIP LOCKED): they get a later tick.
+#   became visible, and a cursor is never passed by a change that becomes visible later. One
+#   positioning per viewer runs at a time (an advisory lock, which costs no transaction id when
+#   there is nothing to do); rows a writer holds are skipped (SKIP LOCKED): they get a later tick.
 # - `seq` (a plain sequence, taken by the write) orders the changes of one tick as they were
 #   written; it need not be monotonic across transactions, so it stays right on any number of
 #   nodes.
@@ -60,6 +61,10 @@ async def upgrade(db: BaseDBAsyncClient) -> str:
             ids uuid[];
             next_tick bigint;
         BEGIN
+            -- One positioning of a viewer at a time, and the rows read after the previous one
+            -- has committed: a caller that returns has every change committed before its call
+            -- positioned (a feed read's own writes included), bar rows a writer holds now.
+            PERFORM pg_advisory_xact_lock(1717920100, viewer);
             SELECT array_agg(p.note_id) INTO ids
             FROM (SELECT f.note_id FROM "feed" f
                   WHERE f.viewer_id = viewer AND f.tick IS NULL
@@ -67,7 +72,7 @@ async def upgrade(db: BaseDBAsyncClient) -> str:
             IF ids IS NULL THEN
                 RETURN 0;
             END IF;
-            -- Held until this commit is visible: the next sequencer of the viewer waits here.
+            -- The tick's row, like the lock, is held until this commit is visible.
             UPDATE "feed_clock" c SET "tick" = c.tick + 1 WHERE c.viewer_id = viewer
             RETURNING c.tick INTO next_tick;
             IF NOT FOUND THEN

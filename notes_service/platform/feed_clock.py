@@ -5,11 +5,11 @@ committed pending changes the viewer's next tick, in a transaction of its own th
 viewer's clock row until it is visible. So a viewer's positions follow the order in which its
 changes became visible, whatever else runs on the server, and writers never wait for each other.
 
-Every worker sequences all pending viewers every NOTES_FEED_SEQUENCE_INTERVAL seconds (any number
-of workers and replicas may: they skip each other's rows), on its listener's session connection
-(the write pool while that is down), so the rounds never wait for a pool connection behind
-requests; and a feed read sequences its own viewer first (on the write pool), so a client reads
-its own writes. All of it runs on the primary.
+Every worker sequences all pending viewers every NOTES_FEED_SEQUENCE_INTERVAL seconds (any
+number of workers and replicas may: one positioning per viewer runs at a time), on its
+listener's session connection (the write pool while that is down), so the rounds never wait for
+a pool connection behind requests; and a feed read sequences its own viewer first (on the write
+pool), so a client reads its own writes. All of it runs on the primary.
 """
 
 from __future__ import annotations
