@@ -125,7 +125,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, Any, Any]] = {
         "match at all, switches to trigram similarity on the title, which tolerates typos.",
         None,
         {
-            "items": [NOTE | {"rank": 0.6, "snippet": "<b>milk</b>, eggs"}],
+            "items": [NOTE | {"rank": 0.6, "snippet": "<mark>milk</mark>, eggs", "match": "text"}],
             "next_cursor": None,
         },
     ),
