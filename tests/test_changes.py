@@ -13,6 +13,13 @@ from notes_service.cursors import CursorCodec, feed_binding
 from notes_service.platform.settings import Settings
 from tests.factories import api_key, create_note
 
+
+def connect(database_url: str) -> Any:
+    """A writer of its own; no prepared statements, which PgBouncer's transaction mode (this
+    module is in the `pgbouncer` subset) cannot keep."""
+    return asyncpg.connect(database_url, statement_cache_size=0)
+
+
 # Every test here runs while another database on the server keeps a write transaction open.
 pytestmark = pytest.mark.usefixtures("unrelated_transaction")
 
@@ -128,7 +135,7 @@ async def test_a_change_is_served_once_committed_and_never_passed_by_a_later_com
     second = await create_note(client, headers, title="second")
     _, cursor = await read_feed(client, headers)
 
-    conn_a, conn_b = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+    conn_a, conn_b = await connect(database_url), await connect(database_url)
     try:
         tx_a, tx_b = conn_a.transaction(), conn_b.transaction()
         await tx_a.start()
@@ -167,7 +174,7 @@ async def test_concurrent_writers_committing_out_of_order_are_walked_without_gap
     rounds = 12
 
     async def writer(note_id: str, delays: list[float]) -> None:
-        conn = await asyncpg.connect(database_url)
+        conn = await connect(database_url)
         try:
             for delay in delays:
                 async with conn.transaction():
