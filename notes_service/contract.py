@@ -3,7 +3,7 @@ from __future__ import annotations
 import unicodedata
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     WithJsonSchema,
     field_validator,
 )
@@ -227,3 +228,34 @@ class ImportOut(BaseModel):
     created: int
     updated: int
     skipped: int
+
+
+Scope = Literal["notes:read", "notes:write", "keys:write", "webhooks:write"]
+
+
+class KeyCreate(BaseModel):
+    """POST /v1/keys (SPEC §11). Not strict: `expires_at` comes as an ISO 8601 string."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: Annotated[str, StringConstraints(max_length=100)] = ""
+    scopes: list[Scope] = Field(min_length=1, max_length=4)
+    expires_at: UtcDatetime | None = None
+
+
+class KeyOut(BaseModel):
+    id: uuid.UUID
+    label: str
+    scopes: list[str]
+    expires_at: datetime | None
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+
+class KeyCreated(BaseModel):
+    id: uuid.UUID
+    key: str
+    label: str
+    scopes: list[str]
+    expires_at: datetime | None
+    created_at: datetime

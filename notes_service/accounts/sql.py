@@ -4,6 +4,13 @@ from __future__ import annotations
 
 # One constant statement (prepared once per connection), not a QuerySet rebuilt per request.
 LOOKUP_KEY = """
-SELECT k.id, k.owner_id, o.name FROM api_keys k JOIN owners o ON o.id = k.owner_id
+SELECT k.id, k.owner_id, o.name, k.scopes::text AS scopes, k.expires_at
+FROM api_keys k JOIN owners o ON o.id = k.owner_id
 WHERE k.key_hash = $1 AND k.revoked_at IS NULL
+"""
+
+# At most one write per key and minute: the WHERE skips a row another process already stamped.
+TOUCH_KEY = """
+UPDATE api_keys SET last_used_at = date_trunc('minute', now())
+WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < date_trunc('minute', now()))
 """

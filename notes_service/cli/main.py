@@ -10,6 +10,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TypeVar
@@ -84,11 +85,24 @@ async def _with_orm(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
 
 def _keys(args: argparse.Namespace, settings: Settings) -> int:
     from notes_service.accounts import auth
+    from notes_service.accounts.scopes import ALL_SCOPES
 
     if args.keys_command == "create":
-        key = asyncio.run(_with_orm(settings, lambda: auth.create_key(args.owner, args.label)))
+        scopes = args.scopes or ALL_SCOPES
+        expires_at = datetime.now(UTC) + args.expires_in if args.expires_in else None
+        key = asyncio.run(
+            _with_orm(
+                settings,
+                lambda: auth.create_key(
+                    args.owner, args.label, scopes=scopes, expires_at=expires_at
+                ),
+            )
+        )
         print(f"key id: {key.id}")
         print(f"key:    {key.secret}")
+        print(f"scopes: {' '.join(key.scopes)}")
+        if expires_at is not None:
+            print(f"expires: {expires_at.isoformat(timespec='seconds')}")
         print("Store the key now: it is not shown again.", file=sys.stderr)
         return 0
     if args.keys_command == "list":
@@ -97,8 +111,11 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
             return _fail(f"no owner named {args.owner!r}")
         for k in keys:
             revoked = k.revoked_at.isoformat() if k.revoked_at else "-"
+            expires = k.expires_at.isoformat() if k.expires_at else "-"
+            used = k.last_used_at.isoformat() if k.last_used_at else "-"
             print(f"{k.id}  label={k.label or '-'}  created={k.created_at.isoformat()}  "
-                  f"revoked={revoked}")  # fmt: skip
+                  f"revoked={revoked}  scopes={','.join(k.scopes)}  expires={expires}  "
+                  f"last_used={used}")  # fmt: skip
         return 0
     if not asyncio.run(_with_orm(settings, lambda: auth.revoke_key(args.key_id))):
         print(f"no active key with id {args.key_id}", file=sys.stderr)

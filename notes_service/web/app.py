@@ -32,7 +32,7 @@ from notes_service.queries.search import router as search_router
 from notes_service.queries.stream import router as stream_router
 from notes_service.queries.stream_hub import StreamHub
 from notes_service.queries.summaries import router as summaries_router
-from notes_service.web import docs, openapi, probes
+from notes_service.web import docs, keys, openapi, probes
 from notes_service.web.hot import HotLane, hot_routes
 from notes_service.web.metrics import Metrics
 from notes_service.web.middleware import RequestMiddleware
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(export_router)
     app.include_router(trash_router)
     app.include_router(transfer_router)
+    app.include_router(keys.router)
     app.include_router(probes.router)
     app.include_router(docs.router)
     openapi.install(app)

@@ -26,7 +26,9 @@ _PROBLEMS: dict[str, tuple[int, str]] = {
     "invalid-cursor": (400, "the cursor is garbled, altered, or from another query"),
     "bad-request": (400, "the body cannot be read (e.g. not UTF-8)"),
     "unauthorized": (401, "no key, not a Bearer key, not shaped like a key, unknown or revoked"),
-    "not-found": (404, "no such note for this owner"),
+    "key-expired": (401, "the key is past its `expires_at`"),
+    "insufficient-scope": (403, "the key lacks the scope this route needs; `scope` names it"),
+    "not-found": (404, "no such note (or key, or webhook) for this owner"),
     "note-trashed": (409, "the note is in the trash"),
     "idempotency-in-flight": (409, "a request with this Idempotency-Key is still running"),
     "import-conflict": (409, "a line's id is one of your notes and `on_conflict=fail`"),
@@ -85,8 +87,9 @@ def problem_slugs(method: str, path: str, operation: dict[str, Any]) -> list[str
     if "cursor" in params:
         slugs.append("invalid-cursor")
     if path.startswith("/v1/"):
-        slugs += ["unauthorized", "unavailable", "database-timeout"]
-    if "note_id" in params:
+        slugs += ["unauthorized", "key-expired", "insufficient-scope"]
+        slugs += ["unavailable", "database-timeout"]
+    if "note_id" in params or "key_id" in params:
         slugs.append("not-found")
     if "If-Match" in params:
         slugs.append("precondition-failed")
