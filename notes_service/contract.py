@@ -259,3 +259,38 @@ class KeyCreated(BaseModel):
     scopes: list[str]
     expires_at: datetime | None
     created_at: datetime
+
+
+WebhookEvent = Literal["note.created", "note.updated", "note.deleted"]
+
+
+class WebhookCreate(_Input):
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+    events: list[WebhookEvent] | None = Field(default=None, min_length=1, max_length=3)
+
+
+class WebhookOut(BaseModel):
+    id: uuid.UUID
+    url: str
+    events: list[str]
+    enabled: bool
+    created_at: datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str
+
+
+class DeliveryOut(BaseModel):
+    event_id: str
+    type: str
+    state: str
+    attempts: int
+    last_status: int | None
+    delivered_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryOut]
+    next_cursor: str | None

@@ -52,6 +52,10 @@ def parser() -> argparse.ArgumentParser:
         help="uvicorn worker processes, each with its own pools (default: %(default)s)",
     )  # fmt: skip
 
+    commands.add_parser(
+        "worker",
+        help="deliver webhooks, without the HTTP service (serve delivers them too by default)",
+    )
     commands.add_parser("migrate", help="apply pending migrations (aerich upgrade)")
 
     check = commands.add_parser(

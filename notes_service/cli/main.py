@@ -186,6 +186,32 @@ def _sighup_as_sigterm(signum: int, frame: FrameType | None) -> None:
     signal.raise_signal(signal.SIGTERM)
 
 
+def _worker(settings: Settings) -> int:
+    """Webhook deliveries without the HTTP service, until SIGTERM, SIGINT or SIGHUP; the round
+    under way finishes first."""
+    from notes_service.platform.logs import configure_logging
+    from notes_service.webhooks.worker import WebhookWorker
+
+    if not _wait_for_database(settings):
+        return 1
+    configure_logging(settings)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.add_signal_handler(signum, stop.set)
+        worker = WebhookWorker(settings)
+        worker.start()
+        logger.info("webhook worker started")
+        await stop.wait()
+        await worker.stop()
+        logger.info("webhook worker stopped")
+
+    asyncio.run(_with_orm(settings, run))
+    return 0
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -257,6 +283,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return _serve(args, settings)
         if args.command == "check":
             return _check(args, settings)
+        if args.command == "worker":
+            return _worker(settings)
         if args.command == "migrate":
             if not _wait_for_database(settings):
                 return 1

@@ -32,11 +32,12 @@ from notes_service.queries.search import router as search_router
 from notes_service.queries.stream import router as stream_router
 from notes_service.queries.stream_hub import StreamHub
 from notes_service.queries.summaries import router as summaries_router
-from notes_service.web import docs, keys, openapi, probes
+from notes_service.web import docs, keys, openapi, probes, webhooks
 from notes_service.web.hot import HotLane, hot_routes
 from notes_service.web.metrics import Metrics
 from notes_service.web.middleware import RequestMiddleware
 from notes_service.web.problems import install_problem_handlers
+from notes_service.webhooks.worker import WebhookWorker
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             feed_clock.start()
             app.state.streams = streams = StreamHub(settings, listener, metrics.streams_open)
             undo_signals = streams.follow_shutdown_signals()
+            webhook_worker = WebhookWorker(settings)
+            if settings.webhook_deliveries_in_serve:
+                webhook_worker.start()
             metrics.start()
             logger.info("started: write and read pools open")
             _settle_garbage_collector()
@@ -90,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             finally:
                 undo_signals()
                 streams.shut_down()
+                await webhook_worker.stop()
                 await feed_clock.stop()
                 await listener.stop()
                 await metrics.stop()
@@ -127,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(trash_router)
     app.include_router(transfer_router)
     app.include_router(keys.router)
+    app.include_router(webhooks.router)
     app.include_router(probes.router)
     app.include_router(docs.router)
     openapi.install(app)
