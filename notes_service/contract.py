@@ -264,8 +264,13 @@ class KeyCreated(BaseModel):
 WebhookEvent = Literal["note.created", "note.updated", "note.deleted"]
 
 
+# http(s), a host (a name or a bracketed IPv6 address), an optional port,
+# a path; the target itself is checked by webhooks/targets.py.
+WEBHOOK_URL_PATTERN = r"^https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]+)(:[0-9]{1,5})?(/\S*)?$"
+
+
 class WebhookCreate(_Input):
-    url: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+    url: Annotated[str, StringConstraints(max_length=2048, pattern=WEBHOOK_URL_PATTERN)]
     events: list[WebhookEvent] | None = Field(default=None, min_length=1, max_length=3)
 
 

@@ -124,11 +124,11 @@ async def test_keys_over_http(client: httpx.AsyncClient) -> None:
     assert (await client.get("/v1/notes", headers=reader)).status_code == 200
     assert (await client.post("/v1/notes", headers=reader, json={"title": "t"})).status_code == 403
 
+    await auth.USAGE.flush()
     listed = (await client.get("/v1/keys", headers=admin)).json()
     assert made["key"] not in str(listed)
     mine = next(k for k in listed if k["id"] == made["id"])
     assert mine["scopes"] == ["notes:read"] and mine["label"] == "reader"
-    await auth.USAGE.flush()
     used = datetime.fromisoformat(mine["last_used_at"])
     assert used.second == 0 and used.microsecond == 0  # to the minute
 

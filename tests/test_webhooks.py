@@ -121,6 +121,7 @@ async def test_deliveries_are_signed_feed_entries(
         await client.patch(f"/v1/notes/{note['id']}", headers=headers, json={"title": "b"})
         await until(lambda: len(hook.accepted()) == 2, 10, "the update to be delivered")
         first, second = (r.verified(made["secret"]) for r in hook.accepted())
+        await until(lambda: _state(made["id"], "delivered"), 10, "the outcomes to be recorded")
     assert first["type"] == "note.created" and second["type"] == "note.updated"
     assert first["data"] == {"id": note["id"], "version": 1, "op": "create", "note": note}
     assert second["data"]["version"] == 2 and second["data"]["note"]["title"] == "b"
@@ -165,6 +166,7 @@ async def test_a_receiver_down_for_10_s_gets_every_delivery(
     with receiver(port) as hook:
         await until(lambda: len(hook.accepted()) >= 100, 30, "every delivery after the outage")
         payloads = [r.verified(made["secret"]) for r in hook.accepted()]
+        await until(lambda: _state(made["id"], "delivered"), 10, "the outcomes to be recorded")
     assert {p["data"]["id"] for p in payloads} == ids
     log = await _deliveries(client, headers, made["id"])
     assert len(log) == 100 and all(d["state"] == "delivered" and d["attempts"] > 1 for d in log)

@@ -89,7 +89,7 @@ def problem_slugs(method: str, path: str, operation: dict[str, Any]) -> list[str
     if path.startswith("/v1/"):
         slugs += ["unauthorized", "key-expired", "insufficient-scope"]
         slugs += ["unavailable", "database-timeout"]
-    if "note_id" in params or "key_id" in params:
+    if params & {"note_id", "key_id", "webhook_id"}:
         slugs.append("not-found")
     if "If-Match" in params:
         slugs.append("precondition-failed")

@@ -65,6 +65,14 @@ KEY = {
     "created_at": "2026-11-22T10:00:00Z",
 }
 
+WEBHOOK = {
+    "id": "0b7e5a7c-2f3d-4c1b-8e9f-7a6b5c4d3e2f",
+    "url": "https://example.com/hooks/notes",
+    "events": ["note.created", "note.updated"],
+    "enabled": True,
+    "created_at": "2026-11-22T10:00:00Z",
+}
+
 # (method, path) -> description, request example, response example.
 OPERATIONS: dict[tuple[str, str], tuple[str, Any, Any]] = {
     ("post", "/v1/keys"): (
@@ -85,6 +93,45 @@ OPERATIONS: dict[tuple[str, str], tuple[str, Any, Any]] = {
         "second. Another owner's key, or one already revoked, is a 404.",
         None,
         None,
+    ),
+    ("post", "/v1/webhooks"): (
+        "Subscribe a URL to the owner's note changes (needs `webhooks:write`); `events` filters "
+        "them (default: all three). The `secret` (`whsec_…`) that signs every delivery "
+        "(Standard Webhooks) is shown once, here. Loopback, private, link-local and metadata "
+        "addresses are refused (422) unless the service allows private targets.",
+        {"url": "https://example.com/hooks/notes", "events": ["note.created", "note.updated"]},
+        WEBHOOK | {"secret": "whsec_" + "x" * 44},
+    ),
+    ("get", "/v1/webhooks"): (
+        "The owner's webhooks, oldest first; never their secrets. A webhook whose deliveries "
+        "failed too often in a row has `enabled: false`.",
+        None,
+        [WEBHOOK],
+    ),
+    ("delete", "/v1/webhooks/{webhook_id}"): (
+        "Remove the webhook and its delivery log; nothing more is sent to it.",
+        None,
+        None,
+    ),
+    ("get", "/v1/webhooks/{webhook_id}/deliveries"): (
+        "The webhook's deliveries, newest first, one page at a time: each with its `event_id` "
+        "(the `webhook-id` header), `type`, `state` (pending, delivered, failed), `attempts`, "
+        "the receiver's `last_status` (null: no answer), `delivered_at` and `next_attempt_at`.",
+        None,
+        {
+            "items": [
+                {
+                    "event_id": "msg_4f1c…",
+                    "type": "note.created",
+                    "state": "delivered",
+                    "attempts": 1,
+                    "last_status": 204,
+                    "delivered_at": "2026-11-22T10:00:01Z",
+                    "next_attempt_at": None,
+                }
+            ],
+            "next_cursor": None,
+        },
     ),
     ("post", "/v1/notes"): (
         "Create a note. `title` is 1-200 characters after trimming; `body` up to 100,000; up to "
@@ -224,6 +271,7 @@ IMPORT_EXAMPLE = (
 
 PARAMETERS: dict[str, str] = {
     "note_id": "The note's id (a UUID).",
+    "webhook_id": "The webhook's id (a UUID), as `POST /v1/webhooks` gave it.",
     "key_id": "The key's id (a UUID), as `POST /v1/keys` or `GET /v1/keys` gave it.",
     "version": "A version number of the note (1 is its creation).",
     "limit": "Items per page, 1-100.",
