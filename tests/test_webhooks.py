@@ -342,3 +342,16 @@ async def test_the_worker_command_delivers(client: httpx.AsyncClient, database_u
             _, stderr = await asyncio.to_thread(worker.communicate, timeout=30)
     assert worker.returncode == 0, stderr
     assert hook.accepted()[0].verified(made["secret"])["type"] == "note.created"
+
+
+@pytest.mark.parametrize("delays", ["5,x", "-1", "5,,999999999", "ten"])
+def test_bad_retry_delays_are_refused(delays: str) -> None:
+    with pytest.raises(ValueError, match="NOTES_WEBHOOK_RETRY_DELAYS|delay|seconds"):
+        Settings(_env_file=None, webhook_retry_delays=delays)
+
+
+def test_retry_delays_are_read_in_order() -> None:
+    settings = Settings(_env_file=None, webhook_retry_delays=" 5, 30 ,0.5")
+    assert settings.webhook_delays == [5.0, 30.0, 0.5]
+    assert Settings(_env_file=None, webhook_retry_delays="").webhook_delays == []
+    assert sum(Settings(_env_file=None).webhook_delays) >= 86400  # the default spans a day
