@@ -346,7 +346,7 @@ async def test_the_worker_command_delivers(client: httpx.AsyncClient, database_u
 
 @pytest.mark.parametrize("delays", ["5,x", "-1", "5,,999999999", "ten"])
 def test_bad_retry_delays_are_refused(delays: str) -> None:
-    with pytest.raises(ValueError, match="NOTES_WEBHOOK_RETRY_DELAYS|delay|seconds"):
+    with pytest.raises(ValueError, match=r"delay|seconds"):
         Settings(_env_file=None, webhook_retry_delays=delays)
 
 
