@@ -23,11 +23,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import httpx
 import orjson
 from standardwebhooks.webhooks import Webhook as Signer
-from tortoise import connections
-from tortoise.transactions import in_transaction
 
 from notes_service.platform.settings import Settings
 from notes_service.webhooks import sql
@@ -44,32 +43,26 @@ FEED_BATCH = 200
 DELIVERIES_PER_ROUND = 20
 
 
-async def dispatch_once() -> int:
+async def dispatch_once(conn: asyncpg.Connection[Any]) -> int:
     """Enqueue the feed's new changes for every webhook that has some; how many."""
     enqueued = 0
-    async with in_transaction() as conn:
-        for hook in await conn.execute_query_dict(sql.CLAIM_WEBHOOKS, [WEBHOOKS_PER_ROUND]):
+    async with conn.transaction():
+        for hook in await conn.fetch(sql.CLAIM_WEBHOOKS, WEBHOOKS_PER_ROUND):
             wanted = set(orjson.loads(hook["events"]))
             tick, seq = hook["feed_tick"], hook["feed_seq"]
-            rows = await conn.execute_query_dict(
-                sql.FEED_AFTER, [hook["owner_id"], tick, seq, FEED_BATCH]
-            )
+            rows = await conn.fetch(sql.FEED_AFTER, hook["owner_id"], tick, seq, FEED_BATCH)
             for row in rows:
                 event = EVENT_OF_OP[row["op"]]
                 if event in wanted:
-                    body = (
-                        b'{"type":"' + event.encode() + b'","timestamp":"'
-                        + datetime.now(UTC).isoformat().replace("+00:00", "Z").encode()
-                        + b'","data":' + row["entry"].encode() + b"}"
-                    )  # fmt: skip
-                    await conn.execute_query(
+                    stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+                    body = f'{{"type":"{event}","timestamp":"{stamp}","data":{row["entry"]}}}'
+                    await conn.execute(
                         sql.ENQUEUE,
-                        [hook["id"], f"msg_{uuid.uuid4().hex}", event, row["change_id"],
-                         body.decode()],
+                        hook["id"], f"msg_{uuid.uuid4().hex}", event, row["change_id"], body,
                     )  # fmt: skip
                     enqueued += 1
                 tick, seq = row["tick"], row["seq"]
-            await conn.execute_query(sql.ADVANCE, [hook["id"], tick, seq])
+            await conn.execute(sql.ADVANCE, hook["id"], tick, seq)
     return enqueued
 
 
@@ -84,26 +77,29 @@ class Deliverer:
             follow_redirects=False, trust_env=False, timeout=httpx.Timeout(TIMEOUT)
         )
 
-    async def deliver_once(self) -> int:
-        """Attempt every due delivery (up to a batch); how many were attempted."""
-        rows = await connections.get("default").execute_query_dict(
-            sql.CLAIM_DUE, [DELIVERIES_PER_ROUND, LEASE]
+    async def deliver_once(self, conn: asyncpg.Connection[Any]) -> int:
+        """Attempt every due delivery (up to a batch) at once, then record the outcomes; how many
+        were attempted."""
+        rows = await conn.fetch(sql.CLAIM_DUE, DELIVERIES_PER_ROUND, LEASE)
+        statuses = await asyncio.gather(
+            *(self._post(r["url"], r["secret"], r["event_id"], r["payload"]) for r in rows)
         )
-        await asyncio.gather(*(self._attempt(row) for row in rows))
+        for row, status in zip(rows, statuses, strict=True):
+            await self._record(conn, row, status)
         return len(rows)
 
-    async def _attempt(self, row: dict[str, Any]) -> None:
-        status = await self._post(row["url"], row["secret"], row["event_id"], row["payload"])
-        db = connections.get("default")
-        if status is not None and 200 <= status < 300:
-            await db.execute_query(sql.DELIVERED, [row["id"], status])
-            await db.execute_query(sql.RESET_FAILURES, [row["webhook_id"]])
-        elif row["attempts"] < len(self.delays):
-            await db.execute_query(sql.RETRY, [row["id"], status, self.delays[row["attempts"]]])
-        else:
-            async with in_transaction() as conn:
-                await conn.execute_query(sql.FAILED, [row["id"], status])
-                await conn.execute_query(sql.COUNT_FAILURE, [row["webhook_id"], self.disable_after])
+    async def _record(
+        self, conn: asyncpg.Connection[Any], row: asyncpg.Record, status: int | None
+    ) -> None:
+        async with conn.transaction():
+            if status is not None and 200 <= status < 300:
+                await conn.execute(sql.DELIVERED, row["id"], status)
+                await conn.execute(sql.RESET_FAILURES, row["webhook_id"])
+            elif row["attempts"] < len(self.delays):
+                await conn.execute(sql.RETRY, row["id"], status, self.delays[row["attempts"]])
+            else:
+                await conn.execute(sql.FAILED, row["id"], status)
+                await conn.execute(sql.COUNT_FAILURE, row["webhook_id"], self.disable_after)
 
     async def _post(self, url: str, secret: str, event_id: str, body: str) -> int | None:
         """The receiver's status, or None when there was no answer (refused target, timeout,
@@ -144,12 +140,16 @@ class Deliverer:
 
 
 class WebhookWorker:
-    """Both loops, every NOTES_WEBHOOK_POLL_INTERVAL seconds (at once again while busy). Stopping
-    lets the round under way finish (an attempt takes at most TIMEOUT), so no transaction or pool
-    connection is cut off midway; a round cut off anyway (a crash) is retried by the lease."""
+    """Both loops, every NOTES_WEBHOOK_POLL_INTERVAL seconds (at once again while busy), on a
+    connection of their own to the write URL: they never take a pool connection from requests.
+    Stopping lets the round under way finish (an attempt takes at most TIMEOUT), so no
+    transaction is cut off midway; a round cut off anyway (a crash) is retried by the lease."""
 
     def __init__(self, settings: Settings) -> None:
+        self.url = settings.write_url
+        self.statement_cache_size = settings.db_statement_cache_size
         self.interval = settings.webhook_poll_interval
+        self._conn: asyncpg.Connection[Any] | None = None
         self.deliverer = Deliverer(settings)
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -167,6 +167,18 @@ class WebhookWorker:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
         await self.deliverer.aclose()
+        if self._conn is not None:
+            await self._conn.close(timeout=5)
+
+    async def _connection(self) -> asyncpg.Connection[Any]:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await asyncpg.connect(
+                self.url,
+                timeout=10,
+                statement_cache_size=self.statement_cache_size,
+                server_settings={"application_name": "notes-service-webhooks"},
+            )
+        return self._conn
 
     async def run_forever(self) -> None:
         self.start()
@@ -178,9 +190,13 @@ class WebhookWorker:
         while not self._stopping.is_set():
             busy = False
             try:
-                busy = await dispatch_once() > 0
-                busy = await self.deliverer.deliver_once() > 0 or busy
+                conn = await self._connection()
+                busy = await dispatch_once(conn) > 0
+                busy = await self.deliverer.deliver_once(conn) > 0 or busy
             except Exception:
+                if self._conn is not None and not self._conn.is_closed():
+                    self._conn.terminate()  # a fresh connection next round
+                self._conn = None
                 if not failing:
                     logger.warning("webhook worker: round failed; retrying", exc_info=True)
                 failing = True
