@@ -221,3 +221,16 @@ async def test_cli_makes_scoped_expiring_keys(client: httpx.AsyncClient, databas
         "keys", "create", "--owner", "carol", "--scope", "notes:all", database_url=database_url
     )
     assert bad.returncode == 2
+
+
+async def test_keys_and_webhooks_need_their_own_scope_to_read_too(
+    client: httpx.AsyncClient,
+) -> None:
+    notes_only = await _key("alice", "notes:read", "notes:write")
+    for path, scope in (("/v1/keys", "keys:write"), ("/v1/webhooks", "webhooks:write")):
+        response = await client.get(path, headers=notes_only)
+        assert response.status_code == 403
+        assert response.json()["scope"] == scope
+    hooks_only = await _key("alice", "webhooks:write")
+    assert (await client.get("/v1/webhooks", headers=hooks_only)).status_code == 200
+    assert (await client.get("/v1/notes", headers=hooks_only)).status_code == 403
