@@ -35,10 +35,14 @@ LIMIT $1
 FOR UPDATE OF w SKIP LOCKED
 """
 
+# A round's changes for one webhook in one statement (ids follow the feed's order).
 ENQUEUE = """
 INSERT INTO webhook_deliveries
     (webhook_id, event_id, type, note_id, payload, state, attempts, next_attempt_at, created_at)
-VALUES ($1, $2, $3, $4, CAST($5 AS jsonb), 'pending', 0, now(), now())
+SELECT $1, u.e, u.t, u.n, CAST(u.b AS jsonb), 'pending', 0, now(), now()
+FROM unnest(CAST($2 AS text[]), CAST($3 AS text[]), CAST($4 AS uuid[]), CAST($5 AS text[]))
+     WITH ORDINALITY AS u(e, t, n, b, i)
+ORDER BY u.i
 """
 
 ADVANCE = "UPDATE webhooks SET feed_tick = $2, feed_seq = $3 WHERE id = $1"
@@ -66,21 +70,27 @@ RETURNING d.id, d.event_id, d.payload::text AS payload, d.attempts, w.id AS webh
           w.url, w.secret
 """
 
+# A round's outcomes, one statement each kind: (delivery ids, statuses[, delays]).
 DELIVERED = """
-UPDATE webhook_deliveries
-SET state = 'delivered', attempts = attempts + 1, last_status = $2, delivered_at = now(),
+UPDATE webhook_deliveries d
+SET state = 'delivered', attempts = d.attempts + 1, last_status = u.s, delivered_at = now(),
     next_attempt_at = NULL
-WHERE id = $1 AND state = 'pending'
+FROM unnest(CAST($1 AS bigint[]), CAST($2 AS integer[])) AS u(id, s)
+WHERE d.id = u.id AND d.state = 'pending'
 """
 
-RESET_FAILURES = (
-    "UPDATE webhooks SET consecutive_failures = 0 WHERE id = $1 AND consecutive_failures <> 0"
-)
+RESET_FAILURES = """
+UPDATE webhooks SET consecutive_failures = 0
+WHERE id = ANY(CAST($1 AS uuid[])) AND consecutive_failures <> 0
+"""
 
 RETRY = """
-UPDATE webhook_deliveries
-SET attempts = attempts + 1, last_status = $2, next_attempt_at = now() + make_interval(secs => $3)
-WHERE id = $1 AND state = 'pending'
+UPDATE webhook_deliveries d
+SET attempts = d.attempts + 1, last_status = u.s,
+    next_attempt_at = now() + make_interval(secs => u.delay)
+FROM unnest(CAST($1 AS bigint[]), CAST($2 AS integer[]), CAST($3 AS float8[]))
+     AS u(id, s, delay)
+WHERE d.id = u.id AND d.state = 'pending'
 """
 
 FAILED = """

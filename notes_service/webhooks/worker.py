@@ -40,7 +40,7 @@ LEASE = 2 * TIMEOUT  # seconds a claimed delivery waits before another worker ma
 MAX_RESPONSE_BYTES = 64 * 1024  # read of a receiver's answer, then the connection is dropped
 WEBHOOKS_PER_ROUND = 20
 FEED_BATCH = 200
-DELIVERIES_PER_ROUND = 20
+DELIVERIES_PER_ROUND = 50
 
 
 async def dispatch_once(conn: asyncpg.Connection[Any]) -> int:
@@ -51,17 +51,20 @@ async def dispatch_once(conn: asyncpg.Connection[Any]) -> int:
             wanted = set(orjson.loads(hook["events"]))
             tick, seq = hook["feed_tick"], hook["feed_seq"]
             rows = await conn.fetch(sql.FEED_AFTER, hook["owner_id"], tick, seq, FEED_BATCH)
+            batch: tuple[list[str], list[str], list[uuid.UUID], list[str]] = ([], [], [], [])
+            stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
             for row in rows:
                 event = EVENT_OF_OP[row["op"]]
                 if event in wanted:
-                    stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
                     body = f'{{"type":"{event}","timestamp":"{stamp}","data":{row["entry"]}}}'
-                    await conn.execute(
-                        sql.ENQUEUE,
-                        hook["id"], f"msg_{uuid.uuid4().hex}", event, row["change_id"], body,
-                    )  # fmt: skip
-                    enqueued += 1
+                    batch[0].append(f"msg_{uuid.uuid4().hex}")
+                    batch[1].append(event)
+                    batch[2].append(row["change_id"])
+                    batch[3].append(body)
                 tick, seq = row["tick"], row["seq"]
+            if batch[0]:
+                await conn.execute(sql.ENQUEUE, hook["id"], *batch)
+                enqueued += len(batch[0])
             await conn.execute(sql.ADVANCE, hook["id"], tick, seq)
     return enqueued
 
@@ -84,20 +87,35 @@ class Deliverer:
         statuses = await asyncio.gather(
             *(self._post(r["url"], r["secret"], r["event_id"], r["payload"]) for r in rows)
         )
-        for row, status in zip(rows, statuses, strict=True):
-            await self._record(conn, row, status)
+        await self._record(conn, rows, statuses)
         return len(rows)
 
     async def _record(
-        self, conn: asyncpg.Connection[Any], row: asyncpg.Record, status: int | None
+        self, conn: asyncpg.Connection[Any], rows: list[asyncpg.Record], statuses: list[int | None]
     ) -> None:
-        async with conn.transaction():
+        """The round's outcomes in one transaction: delivered, retried later, or failed."""
+        delivered: tuple[list[int], list[int]] = ([], [])
+        retried: tuple[list[int], list[int | None], list[float]] = ([], [], [])
+        failed: list[tuple[asyncpg.Record, int | None]] = []
+        for row, status in zip(rows, statuses, strict=True):
             if status is not None and 200 <= status < 300:
-                await conn.execute(sql.DELIVERED, row["id"], status)
-                await conn.execute(sql.RESET_FAILURES, row["webhook_id"])
+                delivered[0].append(row["id"])
+                delivered[1].append(status)
             elif row["attempts"] < len(self.delays):
-                await conn.execute(sql.RETRY, row["id"], status, self.delays[row["attempts"]])
+                retried[0].append(row["id"])
+                retried[1].append(status)
+                retried[2].append(self.delays[row["attempts"]])
             else:
+                failed.append((row, status))
+        async with conn.transaction():
+            if delivered[0]:
+                await conn.execute(sql.DELIVERED, *delivered)
+                ok = set(delivered[0])
+                hooks = list({r["webhook_id"] for r in rows if r["id"] in ok})
+                await conn.execute(sql.RESET_FAILURES, hooks)
+            if retried[0]:
+                await conn.execute(sql.RETRY, *retried)
+            for row, status in failed:
                 await conn.execute(sql.FAILED, row["id"], status)
                 await conn.execute(sql.COUNT_FAILURE, row["webhook_id"], self.disable_after)
 
