@@ -6,7 +6,10 @@ the two, so load drifting on the machine hits both alike.
     .venv/bin/python -m benchmarks.ab REF [--paths post,get,list,search] [--notes N]
 
 REF is any git revision (its tree is exported to a temporary folder and run from there with this
-venv). Settings: BENCH_AB_ROUNDS (5), BENCH_AB_SECONDS (4), BENCH_AB_CONNECTIONS (32).
+venv). Settings: BENCH_AB_ROUNDS (5), BENCH_AB_SECONDS (4), BENCH_AB_CONNECTIONS (32), and
+BENCH_AB_WEBHOOK_URL: when set, the working tree's side subscribes one webhook to that URL (on
+127.0.0.1: run `python -m benchmarks.receiver PORT`) after it is prepared, so that every change
+is delivered while it serves; REF's side has none.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+
+import httpx
 
 from benchmarks import seed
 from benchmarks.load import Scenario
@@ -80,6 +85,18 @@ def prepare(tree: Path, database: str, notes: int) -> tuple[dict[str, str], str,
     return env, key, note_id
 
 
+def subscribe(server: Server, key: str, url: str) -> None:
+    answer = httpx.post(
+        server.url + "/v1/webhooks",
+        json={"url": url},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+    if answer.status_code != 201:
+        raise RuntimeError(f"subscribing a webhook failed: {answer.status_code} {answer.text}")
+    log(f"{server.name}: webhook subscribed to {url}")
+
+
 def scenarios(server: Server, key: str, note_id: str, paths: list[str]) -> list[Scenario]:
     auth = {"Authorization": f"Bearer {key}"}
     body = json.dumps({"title": "bench", "body": "posted", "tags": ["alpha", "beta", "gamma"]})
@@ -111,6 +128,7 @@ def main() -> int:
     rounds = int(os.environ.get("BENCH_AB_ROUNDS", "5"))
     seconds = float(os.environ.get("BENCH_AB_SECONDS", "4"))
     connections = int(os.environ.get("BENCH_AB_CONNECTIONS", "32"))
+    webhook_url = os.environ.get("BENCH_AB_WEBHOOK_URL", "")
 
     workdir = Path(tempfile.mkdtemp(prefix="notes-ab-"))
     old_tree = workdir / "tree"
@@ -122,10 +140,14 @@ def main() -> int:
         for name, tree in (("new", ROOT), (commit, old_tree)):
             log(f"{name}: migrating and seeding {args.notes:,} notes")
             env, key, note_id = prepare(tree, f"notes_ab_{len(sides)}", args.notes)
+            if name == "new" and webhook_url:
+                env["NOTES_WEBHOOK_ALLOW_PRIVATE_TARGETS"] = "true"
             log_file = workdir / f"{len(sides)}.log"
             server = Server(name, "", free_port(), env, log_file, tree=tree)
             server.start("/readyz")
             servers.append(server)
+            if name == "new" and webhook_url:
+                subscribe(server, key, webhook_url)
             sides[name] = scenarios(server, key, note_id, paths)
         settings = Settings(database="notes_ab_0")
         lines = [f"| path | working tree | {commit} | ratio |", "|---|--:|--:|--:|"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import unicodedata
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     WithJsonSchema,
     field_validator,
 )
@@ -232,3 +233,74 @@ class ImportOut(BaseModel):
 class StreamTokenOut(BaseModel):
     token: str
     expires_at: UtcDatetime
+
+
+Scope = Literal["notes:read", "notes:write", "keys:write", "webhooks:write"]
+
+
+class KeyCreate(BaseModel):
+    """POST /v1/keys (SPEC §11). Not strict: `expires_at` comes as an ISO 8601 string."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: Annotated[str, StringConstraints(max_length=100)] = ""
+    scopes: list[Scope] = Field(min_length=1, max_length=4)
+    expires_at: UtcDatetime | None = None
+
+
+class KeyOut(BaseModel):
+    id: uuid.UUID
+    label: str
+    scopes: list[str]
+    expires_at: datetime | None
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+
+class KeyCreated(BaseModel):
+    id: uuid.UUID
+    key: str
+    label: str
+    scopes: list[str]
+    expires_at: datetime | None
+    created_at: datetime
+
+
+WebhookEvent = Literal["note.created", "note.updated", "note.deleted"]
+
+
+# http(s), a host (a name or a bracketed IPv6 address), an optional port,
+# a path; the target itself is checked by webhooks/targets.py.
+WEBHOOK_URL_PATTERN = r"^https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]+)(:[0-9]{1,5})?(/\S*)?$"
+
+
+class WebhookCreate(_Input):
+    url: Annotated[str, StringConstraints(max_length=2048, pattern=WEBHOOK_URL_PATTERN)]
+    events: list[WebhookEvent] | None = Field(default=None, min_length=1, max_length=3)
+
+
+class WebhookOut(BaseModel):
+    id: uuid.UUID
+    url: str
+    events: list[str]
+    enabled: bool
+    created_at: datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str
+
+
+class DeliveryOut(BaseModel):
+    event_id: str
+    type: str
+    state: str
+    attempts: int
+    last_status: int | None
+    delivered_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryOut]
+    next_cursor: str | None

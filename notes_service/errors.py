@@ -62,6 +62,23 @@ class Unauthorized(AppError):
         super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+class KeyExpired(Unauthorized):
+    slug, title = "key-expired", "The API key has expired"
+
+    def __init__(self) -> None:
+        super().__init__("The API key has expired: create a new one")
+
+
+class InsufficientScope(AppError):
+    status, slug, title = 403, "insufficient-scope", "The API key lacks a scope this needs"
+
+    def __init__(self, scope: str, detail: str | None = None) -> None:
+        super().__init__(
+            detail or f"This needs the scope `{scope}`, which the API key does not hold",
+            extra={"scope": scope},
+        )
+
+
 class NotFound(AppError):
     status, slug, title = 404, "not-found", "Not found"
 

@@ -24,7 +24,11 @@ from notes_service.web.app import create_app
 
 # Long: a revocation must reach the app through the listener, never by a cached key expiring.
 AUTH_CACHE_TTL = 300.0
+# Short retries that still span a 10 s receiver outage (0.5 + 1 + 2 + 4 + 8 s).
+WEBHOOK_RETRY_DELAYS = "0.5,1,2,4,8"
 DOMAIN_TABLES = (
+    "webhook_deliveries",
+    "webhooks",
     "idempotency_keys",
     "feed",
     "tombstones",
@@ -130,6 +134,12 @@ def settings(database_url: str) -> Settings:
         db_pool_max=5,
         auth_cache_ttl=AUTH_CACHE_TTL,
         read_db_pool_max=5,
+        # Webhook tests run their own workers (or a `serve` of their own), and their receivers
+        # listen on 127.0.0.1.
+        webhook_deliveries_in_serve=False,
+        webhook_allow_private_targets=True,
+        webhook_retry_delays=WEBHOOK_RETRY_DELAYS,
+        webhook_poll_interval=0.05,
     )
 
 

@@ -32,8 +32,8 @@ def test_check_passes_and_masks_the_password(database_url: str) -> None:
     assert "NOTES_DB_POOL_MAX=5" in out
     assert "write " in out and "reachable (PostgreSQL" in out
     assert ": current" in out
-    assert "1 worker(s) x (write 5 + read 5 + listen 1)" in out
-    assert "11 connections needed" in out and ": ok" in out
+    assert "1 worker(s) x (write 5 + read 5 + listen 1 + webhooks 1)" in out
+    assert "12 connections needed" in out and ": ok" in out
     assert out.strip().endswith("result: ok")
 
 
@@ -41,7 +41,7 @@ def test_check_fails_when_the_workers_exceed_the_connection_budget(database_url:
     result = run_cli("check", "--workers", "50", database_url=database_url, **SMALL_POOLS)
     assert result.returncode == 1
     # 50 x (5 + 5 + 1) = 550, over any default max_connections (100 on Debian, 200 embedded).
-    assert "550 connections needed" in result.stdout
+    assert "600 connections needed" in result.stdout
     assert "OVER BUDGET" in result.stdout
     assert "result: FAILED: connection budget exceeded" in result.stdout
 

@@ -76,3 +76,24 @@ async def test_aerich_upgrade_builds_the_schema_on_an_empty_database(empty_datab
     again = _aerich("upgrade", database_url=empty_database)
     assert again.returncode == 0
     assert "No upgrade items found" in again.stdout + again.stderr
+
+
+async def test_existing_keys_get_every_scope(empty_database: str) -> None:
+    """Migration `api_key_scopes`: a key made before scopes existed keeps all it could do."""
+    assert _aerich("upgrade", database_url=empty_database).returncode == 0
+    down = _aerich("downgrade", "-v", "8", "--yes", database_url=empty_database)
+    assert down.returncode == 0, down.stdout + down.stderr
+    conn = await asyncpg.connect(empty_database)
+    try:
+        await conn.execute("INSERT INTO owners (name, created_at) VALUES ('old', now())")
+        await conn.execute(
+            "INSERT INTO api_keys (id, owner_id, label, key_hash, created_at) "
+            "SELECT gen_random_uuid(), id, '', repeat('a', 64), now() FROM owners"
+        )
+        up = _aerich("upgrade", database_url=empty_database)
+        assert up.returncode == 0, up.stdout + up.stderr
+        scopes = await conn.fetchval("SELECT scopes::text FROM api_keys")
+        assert scopes == '["notes:read", "notes:write", "keys:write", "webhooks:write"]'
+        assert await conn.fetchval("SELECT expires_at FROM api_keys") is None
+    finally:
+        await conn.close()

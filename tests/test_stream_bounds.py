@@ -44,8 +44,8 @@ async def make_keys(database_url: str, owner: str, count: int) -> list[dict[str,
         for _ in range(count):
             secret = auth.generate_secret()
             await conn.execute(
-                "INSERT INTO api_keys (id, owner_id, label, key_hash, created_at) "
-                "VALUES ($1, $2, '', $3, now())",
+                "INSERT INTO api_keys (id, owner_id, label, key_hash, created_at, scopes) "
+                """VALUES ($1, $2, '', $3, now(), '["notes:read", "notes:write"]')""",
                 uuid.uuid4(),
                 owner_id,
                 auth.hash_key(secret),

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import re
 import secrets
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import orjson
 from fastapi import Request
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from notes_service.accounts import sql
 from notes_service.accounts.models import ApiKey, Owner
-from notes_service.errors import Unauthorized
+from notes_service.accounts.scopes import ALL_SCOPES, required_scope
+from notes_service.errors import InsufficientScope, KeyExpired, NotFound, Unauthorized
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "nsk_"
 _KEY_SHAPE = re.compile(r"nsk_[A-Za-z0-9_-]{20,200}")
@@ -27,6 +34,11 @@ class Principal:
     owner_id: int
     owner_name: str
     key_id: uuid.UUID
+    scopes: frozenset[str] = frozenset(ALL_SCOPES)
+    expires_at: datetime | None = None
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or datetime.now(UTC))
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +47,9 @@ class NewKey:
     owner: str
     label: str
     secret: str
+    scopes: tuple[str, ...]
+    expires_at: datetime | None
+    created_at: datetime
 
 
 def hash_key(secret: str) -> str:
@@ -45,17 +60,69 @@ def generate_secret() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-async def create_key(owner_name: str, label: str = "", *, secret: str | None = None) -> NewKey:
+def _ordered(scopes: Iterable[str]) -> tuple[str, ...]:
+    wanted = set(scopes)
+    unknown = wanted - set(ALL_SCOPES)
+    if unknown:
+        raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))}")
+    return tuple(s for s in ALL_SCOPES if s in wanted)
+
+
+async def create_key(
+    owner_name: str,
+    label: str = "",
+    *,
+    secret: str | None = None,
+    scopes: Iterable[str] = ALL_SCOPES,
+    expires_at: datetime | None = None,
+) -> NewKey:
     """Create the owner if needed and a key for it, in one transaction."""
     secret = secret or generate_secret()
+    granted = _ordered(scopes)
     async with in_transaction():
         owner, _ = await Owner.get_or_create(name=owner_name)
-        key = await ApiKey.create(owner=owner, label=label, key_hash=hash_key(secret))
-    return NewKey(id=key.id, owner=owner.name, label=label, secret=secret)
+        key = await ApiKey.create(
+            owner=owner,
+            label=label,
+            key_hash=hash_key(secret),
+            scopes=list(granted),
+            expires_at=expires_at,
+        )
+    return NewKey(
+        id=key.id,
+        owner=owner.name,
+        label=label,
+        secret=secret,
+        scopes=granted,
+        expires_at=expires_at,
+        created_at=key.created_at,
+    )
+
+
+async def grant_key(
+    principal: Principal, label: str, scopes: Iterable[str], expires_at: datetime | None
+) -> NewKey:
+    """A key made over HTTP: it may hold only scopes the key asking for it holds, and it expires
+    no later than that key."""
+    granted = _ordered(scopes)
+    missing = [s for s in granted if s not in principal.scopes]
+    if missing:
+        raise InsufficientScope(
+            missing[0], f"A key can grant only scopes it holds: it lacks `{missing[0]}`"
+        )
+    if principal.expires_at is not None and (
+        expires_at is None or expires_at > principal.expires_at
+    ):
+        expires_at = principal.expires_at
+    return await create_key(principal.owner_name, label, scopes=granted, expires_at=expires_at)
 
 
 async def list_keys(owner_name: str) -> list[ApiKey]:
     return await ApiKey.filter(owner__name=owner_name).order_by("created_at")
+
+
+async def active_keys(owner_id: int) -> list[ApiKey]:
+    return await ApiKey.filter(owner_id=owner_id, revoked_at=None).order_by("created_at")
 
 
 async def owner_keys(owner_name: str) -> list[ApiKey] | None:
@@ -63,6 +130,16 @@ async def owner_keys(owner_name: str) -> list[ApiKey] | None:
     if not await Owner.exists(name=owner_name):
         return None
     return await list_keys(owner_name)
+
+
+async def revoke_owner_key(owner_id: int, key_id: uuid.UUID) -> None:
+    """DELETE /v1/keys/{id}: only the owner's own keys; NotFound for any other."""
+    KEY_CACHE.forget(key_id)
+    updated = await ApiKey.filter(id=key_id, owner_id=owner_id, revoked_at=None).update(
+        revoked_at=datetime.now(UTC)
+    )
+    if not updated:
+        raise NotFound(f"No active key with id {key_id}")
 
 
 async def revoke_key(key_id: uuid.UUID) -> bool:
@@ -145,7 +222,54 @@ async def lookup(key_hash: str) -> Principal | None:
     rows = await connections.get("default").execute_query_dict(sql.LOOKUP_KEY, [key_hash])
     if not rows:
         return None
-    return Principal(owner_id=rows[0]["owner_id"], owner_name=rows[0]["name"], key_id=rows[0]["id"])
+    row = rows[0]
+    return Principal(
+        owner_id=row["owner_id"],
+        owner_name=row["name"],
+        key_id=row["id"],
+        scopes=frozenset(orjson.loads(row["scopes"])),
+        expires_at=row["expires_at"],
+    )
+
+
+class UsageStamps:
+    """`last_used_at` to the minute without a write per request: this process writes a key's
+    stamp at most once a minute, off the request's path (a task), and the statement itself skips
+    a row another process already stamped this minute."""
+
+    def __init__(self) -> None:
+        self._minutes: dict[uuid.UUID, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def touch(self, key_id: uuid.UUID) -> None:
+        minute = int(time.time() // 60)
+        if self._minutes.get(key_id) == minute:
+            return
+        if len(self._minutes) >= 100_000:
+            self._minutes.clear()
+        self._minutes[key_id] = minute
+        task = asyncio.create_task(self._write(key_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _write(self, key_id: uuid.UUID) -> None:
+        try:
+            await connections.get("default").execute_query(sql.TOUCH_KEY, [key_id])
+        except Exception as exc:  # a stamp is not worth failing anything for; next minute retries
+            logger.warning("last_used_at of key %s not written: %s", key_id, exc)
+            self._minutes.pop(key_id, None)
+
+    async def flush(self) -> None:
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+USAGE = UsageStamps()
+
+
+def _request_path(request: Request) -> str:
+    path: str = request.scope["path"]
+    root = request.scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
 
 
 class KeyWatch:
@@ -178,6 +302,8 @@ async def valid_key_ids(key_ids: set[uuid.UUID]) -> set[uuid.UUID]:
 
 
 async def authenticate(request: Request) -> Principal:
+    """The key of the request, checked for expiry and for the scope its route needs
+    (accounts/scopes.py): every authenticated route goes through here."""
     key_hash = key_hash_of(request)
     principal = KEY_CACHE.get(key_hash)
     if principal is None:
@@ -186,5 +312,11 @@ async def authenticate(request: Request) -> Principal:
         if principal is None:
             raise Unauthorized("The API key is unknown or revoked")
         KEY_CACHE.put(key_hash, principal, generation)
+    if principal.expired():
+        raise KeyExpired()
+    scope = required_scope(request.method, _request_path(request))
+    if scope not in principal.scopes:
+        raise InsufficientScope(scope)
     request.state.owner = principal.owner_name
+    USAGE.touch(principal.key_id)
     return principal

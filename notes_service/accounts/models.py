@@ -26,6 +26,11 @@ class ApiKey(Model):
     key_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     revoked_at = fields.DatetimeField(null=True)
+    # A list of accounts.scopes names; what the key may do (SPEC §11).
+    scopes: fields.Field[list[str]] = fields.JSONField()
+    expires_at = fields.DatetimeField(null=True)
+    # To the minute, written at most once a minute per key and process (auth.touch).
+    last_used_at = fields.DatetimeField(null=True)
 
     owner_id: int
 

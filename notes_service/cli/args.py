@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import NoReturn
 
 from notes_service.accounts.owners import OWNER_RULE, check_owner_name
+from notes_service.accounts.scopes import ALL_SCOPES
 from notes_service.cli import db as cli_db
 from notes_service.platform.settings import parse_duration
 
@@ -51,6 +52,10 @@ def parser() -> argparse.ArgumentParser:
         help="uvicorn worker processes, each with its own pools (default: %(default)s)",
     )  # fmt: skip
 
+    commands.add_parser(
+        "worker",
+        help="deliver webhooks, without the HTTP service (serve delivers them too by default)",
+    )
     commands.add_parser("migrate", help="apply pending migrations (aerich upgrade)")
 
     check = commands.add_parser(
@@ -69,6 +74,14 @@ def parser() -> argparse.ArgumentParser:
     create = keys.add_parser("create", help="create a key, and its owner if needed")
     create.add_argument("--owner", required=True, type=_owner, help=OWNER_RULE)
     create.add_argument("--label", default="")
+    create.add_argument(
+        "--scope", action="append", choices=ALL_SCOPES, dest="scopes",
+        help="a scope the key holds; repeat for more (default: every scope)",
+    )  # fmt: skip
+    create.add_argument(
+        "--expires-in", type=_duration, default=None, metavar="DURATION",
+        help="the key expires after this long: 3600, 90s, 15m, 24h or 30d (default: never)",
+    )  # fmt: skip
     listing = keys.add_parser("list", help="list an owner's keys (never the secrets)")
     listing.add_argument("--owner", required=True, type=_owner)
     revoke = keys.add_parser("revoke", help="revoke a key by id")

@@ -62,6 +62,10 @@ async def _budget(conn: asyncpg.Connection, demand: int, label: str, report: Rep
         report.lines.append(line + ": ok")
 
 
+def _webhooks(settings: Settings) -> int:
+    return 1 if settings.webhook_deliveries_in_serve else 0
+
+
 async def run_check(settings: Settings, workers: int) -> Report:
     report = Report(["configuration:", *masked_settings(settings), "database:"])
     # Pool demand per server: the read pool may live on a replica with its own budget.
@@ -70,6 +74,7 @@ async def run_check(settings: Settings, workers: int) -> Report:
         (settings.write_url, settings.db_pool_max),
         (settings.read_url, settings.read_db_pool_max),
         (settings.listen_url, 1),  # each worker's LISTEN connection
+        (settings.write_url, _webhooks(settings)),  # each worker's webhook deliveries
     ):
         label, total = demand.get(server_of(url), (url, 0))
         demand[server_of(url)] = (label, total + workers * pool_max)
@@ -107,7 +112,7 @@ async def run_check(settings: Settings, workers: int) -> Report:
 
         report.lines.append(
             f"connection budget ({workers} worker(s) x (write {settings.db_pool_max}"
-            f" + read {settings.read_db_pool_max} + listen 1)):"
+            f" + read {settings.read_db_pool_max} + listen 1 + webhooks {_webhooks(settings)})):"
         )
         for label, total in demand.values():
             server = conns.get(label)

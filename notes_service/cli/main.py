@@ -10,6 +10,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TypeVar
@@ -84,11 +85,24 @@ async def _with_orm(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
 
 def _keys(args: argparse.Namespace, settings: Settings) -> int:
     from notes_service.accounts import auth
+    from notes_service.accounts.scopes import ALL_SCOPES
 
     if args.keys_command == "create":
-        key = asyncio.run(_with_orm(settings, lambda: auth.create_key(args.owner, args.label)))
+        scopes = args.scopes or ALL_SCOPES
+        expires_at = datetime.now(UTC) + args.expires_in if args.expires_in else None
+        key = asyncio.run(
+            _with_orm(
+                settings,
+                lambda: auth.create_key(
+                    args.owner, args.label, scopes=scopes, expires_at=expires_at
+                ),
+            )
+        )
         print(f"key id: {key.id}")
         print(f"key:    {key.secret}")
+        print(f"scopes: {' '.join(key.scopes)}")
+        if expires_at is not None:
+            print(f"expires: {expires_at.isoformat(timespec='seconds')}")
         print("Store the key now: it is not shown again.", file=sys.stderr)
         return 0
     if args.keys_command == "list":
@@ -97,8 +111,11 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
             return _fail(f"no owner named {args.owner!r}")
         for k in keys:
             revoked = k.revoked_at.isoformat() if k.revoked_at else "-"
+            expires = k.expires_at.isoformat() if k.expires_at else "-"
+            used = k.last_used_at.isoformat() if k.last_used_at else "-"
             print(f"{k.id}  label={k.label or '-'}  created={k.created_at.isoformat()}  "
-                  f"revoked={revoked}")  # fmt: skip
+                  f"revoked={revoked}  scopes={','.join(k.scopes)}  expires={expires}  "
+                  f"last_used={used}")  # fmt: skip
         return 0
     if not asyncio.run(_with_orm(settings, lambda: auth.revoke_key(args.key_id))):
         print(f"no active key with id {args.key_id}", file=sys.stderr)
@@ -167,6 +184,32 @@ def _sighup_as_sigterm(signum: int, frame: FrameType | None) -> None:
     # Closing the terminal: shut down as on SIGTERM (uvicorn's graceful path, or, before
     # uvicorn runs, `_exit_after_shutdown`), so the embedded server is stopped too.
     signal.raise_signal(signal.SIGTERM)
+
+
+def _worker(settings: Settings) -> int:
+    """Webhook deliveries without the HTTP service, until SIGTERM, SIGINT or SIGHUP; the round
+    under way finishes first."""
+    from notes_service.platform.logs import configure_logging
+    from notes_service.webhooks.worker import WebhookWorker
+
+    if not _wait_for_database(settings):
+        return 1
+    configure_logging(settings)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.add_signal_handler(signum, stop.set)
+        worker = WebhookWorker(settings)
+        worker.start()
+        logger.info("webhook worker started")
+        await stop.wait()
+        await worker.stop()
+        logger.info("webhook worker stopped")
+
+    asyncio.run(_with_orm(settings, run))
+    return 0
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -241,6 +284,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return _serve(args, settings)
         if args.command == "check":
             return _check(args, settings)
+        if args.command == "worker":
+            return _worker(settings)
         if args.command == "migrate":
             if not _wait_for_database(settings):
                 return 1

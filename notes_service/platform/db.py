@@ -10,7 +10,12 @@ from notes_service.platform.settings import PROJECT_DIR, Settings, get_settings
 from notes_service.platform.timeouts import pool_options
 from notes_service.platform.urls import asyncpg_credentials
 
-MODEL_MODULES = ["notes_service.accounts.models", "notes_service.notes.models", "aerich.models"]
+MODEL_MODULES = [
+    "notes_service.accounts.models",
+    "notes_service.notes.models",
+    "notes_service.webhooks.models",
+    "aerich.models",
+]
 MIGRATIONS_DIR: Path = PROJECT_DIR / "migrations"
 
 

@@ -114,6 +114,17 @@ class Settings(BaseSettings):
     stream_buffer_bytes: int = Field(default=1_048_576, ge=4096, le=1_073_741_824)
     stream_max_per_key: int = Field(default=10, ge=1, le=100_000)  # open streams of one key
     stream_send_timeout: float = Field(default=10.0, gt=0, le=3600)  # a reader that falls behind
+    # Webhooks (SPEC §12, docs/webhooks.md). A failed attempt is retried after each delay in turn
+    # (seconds; the default spans a day), then the delivery is marked failed; this many failed
+    # deliveries in a row disable the webhook.
+    webhook_retry_delays: str = "5,30,120,600,1800,3600,7200,14400,28800,43200"
+    webhook_disable_after: int = Field(default=10, ge=1, le=1_000_000)
+    # Tests (a receiver on 127.0.0.1) and private networks: allow loopback/private targets.
+    webhook_allow_private_targets: bool = False
+    # Deliveries run in every `serve` worker; false leaves them to `notes-service worker`.
+    webhook_deliveries_in_serve: bool = True
+    # How often a delivery worker looks for new changes and due attempts.
+    webhook_poll_interval: float = Field(default=0.25, gt=0, le=60)
 
     @field_validator("log_format", mode="before")
     @classmethod
@@ -149,6 +160,22 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [part.strip() for part in self.cors_origins.split(",") if part.strip()]
+
+    @field_validator("webhook_retry_delays")
+    @classmethod
+    def _delays(cls, value: str) -> str:
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        try:
+            delays = [float(p) for p in parts]
+        except ValueError:
+            raise ValueError("must be seconds separated by commas, e.g. 5,30,120") from None
+        if any(not 0 <= d <= 7 * 86400 for d in delays):
+            raise ValueError("each delay must be 0 to 604800 seconds")
+        return ",".join(parts)
+
+    @property
+    def webhook_delays(self) -> list[float]:
+        return [float(p) for p in self.webhook_retry_delays.split(",") if p]
 
     @field_validator("database_url", "read_database_url", "listen_database_url")
     @classmethod

@@ -33,13 +33,14 @@ from notes_service.queries.search import router as search_router
 from notes_service.queries.stream import router as stream_router
 from notes_service.queries.stream_hub import StreamHub
 from notes_service.queries.summaries import router as summaries_router
-from notes_service.web import docs, openapi, openapi_clients, probes, tokens
+from notes_service.web import docs, keys, openapi, openapi_clients, probes, tokens, webhooks
 from notes_service.web.compression import Gzip
 from notes_service.web.cors import Cors
 from notes_service.web.hot import HotLane, hot_routes
 from notes_service.web.metrics import Metrics
 from notes_service.web.middleware import RequestMiddleware
 from notes_service.web.problems import install_problem_handlers
+from notes_service.webhooks.worker import WebhookWorker
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             streams.start()
             undo_signals = streams.follow_shutdown_signals()
+            webhook_worker = WebhookWorker(settings)
+            if settings.webhook_deliveries_in_serve:
+                webhook_worker.start()
             metrics.start()
             logger.info("started: write and read pools open")
             _settle_garbage_collector()
@@ -104,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 undo_signals()
                 streams.shut_down()
                 await streams.stop()
+                await webhook_worker.stop()
                 await feed_clock.stop()
                 await listener.stop()
                 await metrics.stop()
@@ -154,6 +159,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(export_router)
     app.include_router(trash_router)
     app.include_router(transfer_router)
+    app.include_router(keys.router)
+    app.include_router(webhooks.router)
     app.include_router(probes.router)
     app.include_router(docs.router)
     openapi.install(app)

@@ -50,7 +50,9 @@ _PROBLEMS: dict[str, tuple[int, str]] = {
         "a query parameter this operation does not take; `errors` names each",
     ),
     "unauthorized": (401, "no key, not a Bearer key, not shaped like a key, unknown or revoked"),
-    "not-found": (404, "no such note for this owner"),
+    "key-expired": (401, "the key is past its `expires_at`"),
+    "insufficient-scope": (403, "the key lacks the scope this route needs; `scope` names it"),
+    "not-found": (404, "no such note (or key, or webhook) for this owner"),
     "note-trashed": (409, "the note is in the trash"),
     "idempotency-in-flight": (409, "a request with this Idempotency-Key is still running"),
     "import-conflict": (409, "a line's id is one of your notes and `on_conflict=fail`"),
@@ -119,8 +121,9 @@ def problem_slugs(method: str, path: str, operation: dict[str, Any]) -> list[str
     if path.startswith("/v1/changes"):
         slugs.append("cursor-expired")
     if path.startswith("/v1/"):
-        slugs += ["unauthorized", "unavailable", "overloaded", "database-timeout"]
-    if "note_id" in params:
+        slugs += ["unauthorized", "key-expired", "insufficient-scope"]
+        slugs += ["unavailable", "overloaded", "database-timeout"]
+    if params & {"note_id", "key_id", "webhook_id"}:
         slugs.append("not-found")
     if "If-Match" in params:
         slugs += ["invalid-if-match", "precondition-failed"]

@@ -18,6 +18,11 @@ TAGS = [
         "description": "The read side: lists, search, tags, stats, the change feed and its "
         "stream, export.",
     },
+    {"name": "keys", "description": "API keys: scopes, expiry, revocation (SPEC §11)."},
+    {
+        "name": "webhooks",
+        "description": "Signed deliveries of the change feed to your URL (SPEC §12).",
+    },
     {"name": "ops", "description": "Probes and metrics, for load balancers and Prometheus."},
 ]
 # Relative: the document's own server, whatever host and port it is served from.

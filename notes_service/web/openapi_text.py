@@ -57,8 +57,82 @@ REVISION = {k: NOTE[k] for k in ("version", "title", "body", "tags", "pinned", "
 }
 CURSOR = "eyJ2IjoxfQ.c2lnbmF0dXJl"
 
+KEY = {
+    "id": "6f1c2b8e-3d4a-4e5f-9a0b-1c2d3e4f5a6b",
+    "label": "reader",
+    "scopes": ["notes:read"],
+    "expires_at": "2026-12-22T10:00:00Z",
+    "created_at": "2026-11-22T10:00:00Z",
+}
+
+WEBHOOK = {
+    "id": "0b7e5a7c-2f3d-4c1b-8e9f-7a6b5c4d3e2f",
+    "url": "https://example.com/hooks/notes",
+    "events": ["note.created", "note.updated"],
+    "enabled": True,
+    "created_at": "2026-11-22T10:00:00Z",
+}
+
 # (method, path) -> description, request example, response example.
 OPERATIONS: dict[tuple[str, str], tuple[str, Any, Any]] = {
+    ("post", "/v1/keys"): (
+        "Make a key for the owner (needs `keys:write`). It may hold only scopes the calling key "
+        "holds (else 403 `insufficient-scope`) and expires no later than it. The key is shown "
+        "once, here.",
+        {"label": "reader", "scopes": ["notes:read"], "expires_at": "2026-12-22T10:00:00Z"},
+        KEY | {"key": "nsk_" + "x" * 43},
+    ),
+    ("get", "/v1/keys"): (
+        "The owner's keys not revoked, oldest first, with `last_used_at` (to the minute); never "
+        "the key itself. Needs `keys:write`.",
+        None,
+        [KEY | {"last_used_at": "2026-11-22T10:05:00Z"}],
+    ),
+    ("delete", "/v1/keys/{key_id}"): (
+        "Revoke one of the owner's keys (needs `keys:write`): every process refuses it within a "
+        "second. Another owner's key, or one already revoked, is a 404.",
+        None,
+        None,
+    ),
+    ("post", "/v1/webhooks"): (
+        "Subscribe a URL to the owner's note changes (needs `webhooks:write`); `events` filters "
+        "them (default: all three). The `secret` (`whsec_…`) that signs every delivery "
+        "(Standard Webhooks) is shown once, here. Loopback, private, link-local and metadata "
+        "addresses are refused (422) unless the service allows private targets.",
+        {"url": "https://example.com/hooks/notes", "events": ["note.created", "note.updated"]},
+        WEBHOOK | {"secret": "whsec_" + "x" * 44},
+    ),
+    ("get", "/v1/webhooks"): (
+        "The owner's webhooks, oldest first; never their secrets. A webhook whose deliveries "
+        "failed too often in a row has `enabled: false`.",
+        None,
+        [WEBHOOK],
+    ),
+    ("delete", "/v1/webhooks/{webhook_id}"): (
+        "Remove the webhook and its delivery log; nothing more is sent to it.",
+        None,
+        None,
+    ),
+    ("get", "/v1/webhooks/{webhook_id}/deliveries"): (
+        "The webhook's deliveries, newest first, one page at a time: each with its `event_id` "
+        "(the `webhook-id` header), `type`, `state` (pending, delivered, failed), `attempts`, "
+        "the receiver's `last_status` (null: no answer), `delivered_at` and `next_attempt_at`.",
+        None,
+        {
+            "items": [
+                {
+                    "event_id": "msg_4f1c…",
+                    "type": "note.created",
+                    "state": "delivered",
+                    "attempts": 1,
+                    "last_status": 204,
+                    "delivered_at": "2026-11-22T10:00:01Z",
+                    "next_attempt_at": None,
+                }
+            ],
+            "next_cursor": None,
+        },
+    ),
     ("post", "/v1/notes"): (
         "Create a note. `title` is 1-200 characters after trimming; `body` up to 100,000; up to "
         "20 `tags` (trimmed, lowercased). Answers 201 with the note, its `Location` and `ETag`. "
@@ -197,6 +271,8 @@ IMPORT_EXAMPLE = (
 
 PARAMETERS: dict[str, str] = {
     "note_id": "The note's id (a UUID).",
+    "webhook_id": "The webhook's id (a UUID), as `POST /v1/webhooks` gave it.",
+    "key_id": "The key's id (a UUID), as `POST /v1/keys` or `GET /v1/keys` gave it.",
     "version": "A version number of the note (1 is its creation).",
     "limit": "Items per page, 1-100.",
     "cursor": "`next_cursor` from the previous page; omit for the first page.",
