@@ -18,7 +18,7 @@ import pytest
 
 from notes_service.platform.embedded import EmbeddedPostgres
 from notes_service.platform.settings import PROJECT_DIR
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 _FIELD = "    name = fields.CharField(max_length=100, unique=True)\n"
 _NEW_FIELD = "    nickname = fields.CharField(max_length=40, null=True)\n"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.factories import api_key, count
+from tests.support.factories import api_key, count
 
 PROBLEM = "application/problem+json"
 

@@ -24,7 +24,7 @@ import pytest
 # The DevTools protocol over a websocket: `websockets` comes with uvicorn[standard].
 from websockets.sync.client import ClientConnection, connect
 
-from tests.servers import cli_key, require_binary, service
+from tests.support.servers import cli_key, require_binary, service
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from tortoise import connections
 
-from tests.factories import api_key
+from tests.support.factories import api_key
 
 IMPORTED = 20_000
 TAGS = 1000  # each note has 3: a plan that probes notes x tags makes 20 million probes

@@ -11,7 +11,7 @@ from tortoise import connections
 
 from notes_service.cursors import CursorCodec, feed_binding
 from notes_service.platform.settings import Settings
-from tests.factories import api_key, create_note
+from tests.support.factories import api_key, create_note
 
 
 def connect(database_url: str) -> Any:

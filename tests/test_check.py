@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from tests.conftest import _admin, run_cli, with_database
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 SMALL_POOLS = {"NOTES_DB_POOL_MAX": "5", "NOTES_READ_DB_POOL_MAX": "5"}
 

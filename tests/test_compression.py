@@ -9,7 +9,7 @@ import json
 
 import httpx
 
-from tests.factories import api_key, create_note
+from tests.support.factories import api_key, create_note
 
 GZIP = {"Accept-Encoding": "gzip, br"}
 IDENTITY = {"Accept-Encoding": "identity"}  # httpx asks for gzip by default

@@ -9,7 +9,7 @@ from collections import Counter
 
 import httpx
 
-from tests.factories import api_key, count, sql
+from tests.support.factories import api_key, count, sql
 
 WRITERS = 20
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.factories import api_key, count, create_note
+from tests.support.factories import api_key, count, create_note
 
 PROBLEM = "application/problem+json"
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.factories import api_key, create_note, sibling_app
+from tests.support.factories import api_key, create_note, sibling_app
 
 ORIGIN = "http://app.example:8080"
 

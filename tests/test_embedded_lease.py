@@ -19,7 +19,7 @@ import pytest
 
 from notes_service.platform.embedded import EmbeddedPostgres
 from notes_service.platform.settings import PROJECT_DIR
-from tests.servers import free_port, wait_for
+from tests.support.servers import free_port, wait_for
 
 
 @pytest.fixture

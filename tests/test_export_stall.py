@@ -15,7 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.servers import Service, cli_key, service, until
+from tests.support.servers import Service, cli_key, service, until
 
 NOTES = 200
 BODY = "x" * 40_000  # with its revision, 80 KB a note: 16 MB, far over the socket buffers

@@ -19,7 +19,7 @@ import pytest
 from fastapi import FastAPI
 
 from notes_service.platform.settings import PROJECT_DIR
-from tests.factories import api_key
+from tests.support.factories import api_key
 
 CONFIG = PROJECT_DIR / "docs" / "openapi-python-client.yml"
 PACKAGE = "notes_service_client"

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.factories import api_key, create_note
+from tests.support.factories import api_key, create_note
 
 # What differs between two answers by nature.
 _VARYING = {"date", "x-request-id"}

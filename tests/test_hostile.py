@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.factories import api_key, create_note
+from tests.support.factories import api_key, create_note
 
 ROUTES: dict[str, list[str]] = {
     "/v1/notes": [

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from notes_service.web.hot import HotLane
-from tests.factories import api_key, create_note
+from tests.support.factories import api_key, create_note
 
 # What must match besides status and body; the rest (date, request id) differs by nature.
 HEADERS = (

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.factories import api_key, create_note
-from tests.servers import cli_key, service, wait_for
+from tests.support.factories import api_key, create_note
+from tests.support.servers import cli_key, service, wait_for
 
 PROBLEM = "application/problem+json"
 

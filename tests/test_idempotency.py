@@ -5,7 +5,7 @@ import httpx
 import pytest
 
 from notes_service.notes.idempotency import lock_id
-from tests.factories import api_key, count, sql
+from tests.support.factories import api_key, count, sql
 
 PROBLEM = "application/problem+json"
 

@@ -12,7 +12,7 @@ import httpx
 from notes_service.cli.transfer import IMPORT_CHUNK_LINES
 from notes_service.platform.settings import Settings
 from tests.conftest import run_cli
-from tests.factories import api_key, count
+from tests.support.factories import api_key, count
 
 
 def _write(path: Path, lines: list[dict[str, object]]) -> Path:

@@ -13,7 +13,7 @@ import pytest
 
 from notes_service.cursors import CursorCodec
 from notes_service.platform.settings import Settings
-from tests.factories import count, create_note, owner_with_key
+from tests.support.factories import count, create_note, owner_with_key
 
 SURROGATE = "a\\ud800b"  # a JSON escape: the parsed string holds a lone UTF-16 surrogate
 CONTROLS = ["a\x00b", "a\x07b", "a\x1bb", "a\x7fb", "a\x85b", "a\x9fb", "a\nb"]

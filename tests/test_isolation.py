@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.factories import api_key, count, create_note
+from tests.support.factories import api_key, count, create_note
 
 
 async def test_another_owners_note_is_404_on_every_new_route(client: httpx.AsyncClient) -> None:

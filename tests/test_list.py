@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import api_key, create_note, insert_note, owner_with_key
+from tests.support.factories import api_key, create_note, insert_note, owner_with_key
 
 SORTS = ["-updated_at", "updated_at", "-created_at", "created_at"]
 BASE = datetime(2026, 1, 1, tzinfo=UTC)

@@ -10,7 +10,7 @@ import httpx
 from notes_service.accounts import auth
 from notes_service.platform.listener import APPLICATION_NAME
 from tests.conftest import run_cli
-from tests.servers import cli_key, until
+from tests.support.servers import cli_key, until
 
 _LISTENERS = "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = $2"
 

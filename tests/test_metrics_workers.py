@@ -13,7 +13,7 @@ import httpx
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.servers import Service, service, wait_for
+from tests.support.servers import Service, service, wait_for
 
 ROUTE = "/healthz"
 BATCH = 20

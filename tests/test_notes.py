@@ -5,7 +5,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.factories import api_key, create_note
+from tests.support.factories import api_key, create_note
 
 PROBLEM = "application/problem+json"
 

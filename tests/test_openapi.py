@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import api_key
+from tests.support.factories import api_key
 
 PROBLEM = "application/problem+json"
 

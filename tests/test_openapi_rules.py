@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from notes_service.contract import TAG_PATTERN, TITLE_PATTERN
-from tests.factories import api_key, create_note
+from tests.support.factories import api_key, create_note
 
 
 async def _schema(client: httpx.AsyncClient) -> dict[str, Any]:

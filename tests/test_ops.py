@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tortoise import connections
 
 from notes_service.platform.logs import make_handler
-from tests.factories import api_key, create_note
+from tests.support.factories import api_key, create_note
 
 PROBLEM = "application/problem+json"
 

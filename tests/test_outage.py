@@ -13,7 +13,7 @@ import pytest
 
 from notes_service.platform.embedded import EmbeddedPostgres
 from tests.conftest import run_cli
-from tests.servers import Service, cli_key, free_port, service, wait_for
+from tests.support.servers import Service, cli_key, free_port, service, wait_for
 
 PROBLEM = "application/problem+json"
 ACQUIRE_TIMEOUT = 2.0

@@ -19,9 +19,9 @@ import pytest
 
 from notes_service.platform.settings import Settings
 from tests.conftest import run_cli
-from tests.factories import api_key
-from tests.pgbouncer import pgbouncer
-from tests.servers import cli_key, require_binary, service
+from tests.support.factories import api_key
+from tests.support.pgbouncer import pgbouncer
+from tests.support.servers import cli_key, require_binary, service
 
 THROUGH_PGBOUNCER = os.environ.get("NOTES_TEST_THROUGH_PGBOUNCER") == "1"
 

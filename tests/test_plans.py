@@ -20,7 +20,7 @@ from notes_service.platform.read_db import ReadDatabase
 from notes_service.platform.settings import Settings
 from notes_service.queries import search_sql, search_text, sql
 from notes_service.queries.repository import NoteQueries
-from tests.factories import owner_with_key
+from tests.support.factories import owner_with_key
 
 # 4,000 notes per owner; "common" is in every other note, "rare" in one in a thousand.
 SEED = """

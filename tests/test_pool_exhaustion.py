@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.servers import cli_key, service, until
+from tests.support.servers import cli_key, service, until
 
 ACQUIRE_TIMEOUT = 2.0
 PROBLEM = "application/problem+json"

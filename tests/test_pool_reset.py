@@ -19,7 +19,7 @@ from tortoise import connections
 from notes_service.platform.pools import BoundedPool
 from notes_service.platform.settings import Settings
 from notes_service.platform.timeouts import session_settings
-from tests.factories import api_key, create_note
+from tests.support.factories import api_key, create_note
 
 LEFTOVERS = """
 SELECT (SELECT coalesce(array_agg(name || ': ' || statement), '{}')

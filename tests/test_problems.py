@@ -7,7 +7,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.factories import api_key, create_note
+from tests.support.factories import api_key, create_note
 
 PROBLEM = "application/problem+json"
 

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from notes_service.platform.read_db import ReadDatabase
 from notes_service.platform.settings import Settings
 from notes_service.queries.repository import NoteQueries
-from tests.factories import api_key, create_note
+from tests.support.factories import api_key, create_note
 
 LAGGING = "not yet on the replica"
 READ_ROUTES = [

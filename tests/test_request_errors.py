@@ -7,7 +7,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.factories import api_key, count
+from tests.support.factories import api_key, count
 
 PROBLEM = "application/problem+json"
 

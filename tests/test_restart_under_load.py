@@ -18,7 +18,7 @@ import pytest
 
 from notes_service.platform.embedded import EmbeddedPostgres
 from tests.conftest import run_cli
-from tests.servers import cli_key, free_port, service, until
+from tests.support.servers import cli_key, free_port, service, until
 
 WRITERS = 8
 READERS = 4

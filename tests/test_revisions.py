@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import api_key, count, create_note
+from tests.support.factories import api_key, count, create_note
 
 CONTENT = ("title", "body", "tags", "pinned", "archived")
 

@@ -5,7 +5,7 @@ import json
 import httpx
 import pytest
 
-from tests.factories import api_key, count, create_note, sql
+from tests.support.factories import api_key, count, create_note, sql
 
 PROBLEM = "application/problem+json"
 

@@ -16,8 +16,8 @@ from fastapi.routing import APIRoute
 from notes_service.accounts import auth
 from notes_service.accounts.scopes import ALL_SCOPES, READ_METHODS, required_scope
 from tests.conftest import run_cli
-from tests.factories import sql
-from tests.servers import until
+from tests.support.factories import sql
+from tests.support.servers import until
 
 
 async def _key(owner: str = "alice", *scopes: str, **kwargs: Any) -> dict[str, str]:

@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 
 from notes_service.queries.repository import NoteQueries
-from tests.factories import api_key, create_note, insert_note, owner_with_key
+from tests.support.factories import api_key, create_note, insert_note, owner_with_key
 
 CORPUS = [
     ("Postgres tuning", "shared buffers and work mem for postgres servers"),

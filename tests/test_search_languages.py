@@ -12,7 +12,7 @@ import httpx
 import pytest
 from tortoise import connections
 
-from tests.factories import api_key, owner_with_key, sql
+from tests.support.factories import api_key, owner_with_key, sql
 
 pytestmark = pytest.mark.i18n
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from tests.servers import Service, cli_key, gauge, service, until
+from tests.support.servers import Service, cli_key, gauge, service, until
 
 
 async def test_sigterm_lets_an_in_flight_request_complete_and_closes_both_pools(

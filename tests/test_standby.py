@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from tests.conftest import run_cli
-from tests.servers import REQUIRE_TOOLS, Service, cli_key, free_port, until
-from tests.standby import (
+from tests.support.servers import REQUIRE_TOOLS, Service, cli_key, free_port, until
+from tests.support.standby import (
     ReplicatedPair,
     binaries_for,
     run_as,

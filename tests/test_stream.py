@@ -12,8 +12,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.servers import Service, cli_key, gauge, service, until
-from tests.sse import Event, Events, open_stream, raw_stream, read_to_end, stream_client
+from tests.support.servers import Service, cli_key, gauge, service, until
+from tests.support.sse import Event, Events, open_stream, raw_stream, read_to_end, stream_client
 from tests.test_listener import kill_listeners, listener_pids
 
 # Every test here runs while another database on the server keeps a write transaction open.

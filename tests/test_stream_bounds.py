@@ -15,8 +15,8 @@ import asyncpg
 import pytest
 
 from notes_service.accounts import auth
-from tests.servers import Service, gauge, service, until
-from tests.sse import open_stream, raw_stream, stream_client
+from tests.support.servers import Service, gauge, service, until
+from tests.support.sse import open_stream, raw_stream, stream_client
 
 MIB = 1 << 20
 BUFFER = MIB  # NOTES_STREAM_BUFFER_BYTES's default

@@ -16,8 +16,8 @@ import jsonschema_rs
 import pytest
 
 from notes_service.accounts.stream_tokens import StreamTokens
-from tests.servers import Service, cli_key, service
-from tests.sse import STREAM, Events, stream_client
+from tests.support.servers import Service, cli_key, service
+from tests.support.sse import STREAM, Events, stream_client
 
 SECRET = "test-cursor-secret-not-for-production"  # tests/servers.py gives the service this one
 

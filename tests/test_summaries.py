@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.factories import api_key, create_note
+from tests.support.factories import api_key, create_note
 
 
 async def test_tags_are_counted_over_live_notes(client: httpx.AsyncClient) -> None:

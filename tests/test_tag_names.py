@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 
 from tests.conftest import run_cli
-from tests.factories import owner_with_key, sql
+from tests.support.factories import owner_with_key, sql
 from tests.test_migrations import _aerich, empty_database  # noqa: F401 (fixture)
 from tests.test_write_path import _race_a_new_tag
 

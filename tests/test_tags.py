@@ -3,7 +3,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.factories import api_key, count, create_note, sql
+from tests.support.factories import api_key, count, create_note, sql
 
 PROBLEM = "application/problem+json"
 

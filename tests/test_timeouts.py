@@ -13,7 +13,7 @@ import pytest
 from notes_service.platform.pools import keep_session
 from notes_service.platform.settings import Settings
 from notes_service.platform.timeouts import pool_options
-from tests.servers import Service, cli_key, service
+from tests.support.servers import Service, cli_key, service
 
 PROBLEM = "application/problem+json"
 SLOW_TITLE = "slow-statement-" + uuid.uuid4().hex[:8]

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.factories import api_key, create_note, sql
+from tests.support.factories import api_key, create_note, sql
 from tests.test_changes import read_feed
 
 

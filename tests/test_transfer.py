@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import run_cli
-from tests.factories import api_key, count, create_note
+from tests.support.factories import api_key, count, create_note
 
 COMPARED = ("title", "body", "tags", "pinned", "archived", "created_at", "updated_at", "deleted_at")
 

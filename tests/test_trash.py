@@ -3,7 +3,7 @@ from __future__ import annotations
 import httpx
 
 from tests.conftest import run_cli
-from tests.factories import api_key, count, create_note, sql
+from tests.support.factories import api_key, count, create_note, sql
 
 
 async def test_restore_takes_a_note_out_of_the_trash(client: httpx.AsyncClient) -> None:

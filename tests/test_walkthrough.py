@@ -15,7 +15,7 @@ from pathlib import Path
 
 from notes_service.platform.embedded import EmbeddedPostgres
 from notes_service.platform.settings import PROJECT_DIR
-from tests.servers import free_port, require_binary, wait_for
+from tests.support.servers import free_port, require_binary, wait_for
 
 
 def walkthrough_blocks() -> list[str]:

@@ -21,9 +21,9 @@ from notes_service.platform.settings import PROJECT_DIR, Settings
 from notes_service.webhooks.targets import TargetRefused, check_target
 from notes_service.webhooks.worker import WebhookWorker
 from tests.conftest import WEBHOOK_RETRY_DELAYS
-from tests.factories import api_key, sql
-from tests.receiver import receiver
-from tests.servers import free_port, service, until
+from tests.support.factories import api_key, sql
+from tests.support.receiver import receiver
+from tests.support.servers import free_port, service, until
 
 
 @pytest.fixture

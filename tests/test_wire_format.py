@@ -14,7 +14,7 @@ from notes_service.contract import NotePage
 from notes_service.queries.changes import ChangePage
 from notes_service.queries.search import SearchPage
 from notes_service.queries.summaries import Stats, TagCount
-from tests.factories import api_key, create_note, sql
+from tests.support.factories import api_key, create_note, sql
 
 # Every C0 control a body may hold, quotes, backslashes, HTML, the snippet's private-use marker
 # characters, astral and combining characters, U+2028, DEL and C1 controls.

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from tortoise import connections
 
-from tests.factories import api_key, count, create_note
+from tests.support.factories import api_key, count, create_note
 
 
 @pytest.fixture

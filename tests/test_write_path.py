@@ -13,8 +13,8 @@ import pytest
 
 from notes_service.contract import NoteOut
 from notes_service.notes.conditional import etag
-from tests.factories import owner_with_key, sql
-from tests.servers import until
+from tests.support.factories import owner_with_key, sql
+from tests.support.servers import until
 
 # The write is the only session of the test database waiting on a lock (the other one sits idle
 # in its transaction). Not matched on its text: `query` stops at track_activity_query_size.

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.servers import free_port, require_binary, wait_for
+from tests.support.servers import free_port, require_binary, wait_for
 
 # PgBouncer refuses to run as root; these accounts exist where PostgreSQL is installed.
 _RUN_AS = ("postgres", "pgserver", "nobody")
