@@ -4,12 +4,7 @@ database per run, migrated with the real CLI, and domain tables truncated before
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -21,11 +16,11 @@ from tortoise import connections
 from notes_service.platform.embedded import EmbeddedPostgres
 from notes_service.platform.settings import PROJECT_DIR, Settings
 from notes_service.web.app import create_app
+from tests.support.cli import run_cli
+from tests.support.databases import database_name, scratch_database, with_database
+from tests.support.servers import free_port
+from tests.support.settings import AUTH_CACHE_TTL, WEBHOOK_RETRY_DELAYS
 
-# Long: a revocation must reach the app through the listener, never by a cached key expiring.
-AUTH_CACHE_TTL = 300.0
-# Short retries that still span a 10 s receiver outage (0.5 + 1 + 2 + 4 + 8 s).
-WEBHOOK_RETRY_DELAYS = "0.5,1,2,4,8"
 DOMAIN_TABLES = (
     "webhook_deliveries",
     "webhooks",
@@ -42,59 +37,31 @@ DOMAIN_TABLES = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
-def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run `python -m notes_service ...` as an operator would, with exactly `env`."""
-    return subprocess.run(
-        [sys.executable, "-m", "notes_service", *args],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def run_cli(*args: str, database_url: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return cli(*args, env={**os.environ, "NOTES_DATABASE_URL": database_url, **env})
-
-
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     url = os.environ.get("NOTES_TEST_DATABASE_URL")
     if url:
         yield url
         return
-    server = EmbeddedPostgres(PROJECT_DIR / ".pgdata-test", _free_port())
+    server = EmbeddedPostgres(PROJECT_DIR / ".pgdata-test", free_port())
     # A lease: two runs in one worktree share the server, and the last one stops it.
     with server.lease():
         yield server.url
 
 
-async def _admin(server_url: str, statement: str) -> None:
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="session")
 async def fresh_database(server_url: str) -> AsyncIterator[str]:
     """A new, empty database on the test server; dropped at the end of the run."""
-    name = f"notes_test_{uuid.uuid4().hex[:12]}"
-    await _admin(server_url, f'CREATE DATABASE "{name}"')
-    yield with_database(server_url, name)
-    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with scratch_database(server_url, "notes_test") as url:
+        yield url
+
+
+@pytest.fixture
+async def empty_database(server_url: str) -> AsyncIterator[str]:
+    """A database with no schema at all, for the tests that migrate or check one; dropped after
+    the test."""
+    async with scratch_database(server_url, "notes_empty") as url:
+        yield url
 
 
 @pytest.fixture
@@ -120,7 +87,7 @@ def database_url(fresh_database: str) -> str:
 def listen_url(database_url: str) -> str | None:
     """Through PgBouncer in transaction mode (.ci/run) LISTEN needs PostgreSQL itself."""
     server = os.environ.get("NOTES_TEST_LISTEN_SERVER_URL")
-    return with_database(server, urlsplit(database_url).path.strip("/")) if server else None
+    return with_database(server, database_name(database_url)) if server else None
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from tortoise.exceptions import IntegrityError
 
 from notes_service.accounts import auth
 from notes_service.accounts.models import ApiKey, Owner
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 from tests.support.factories import api_key
 from tests.support.servers import until
 

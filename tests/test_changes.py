@@ -12,6 +12,7 @@ from tortoise import connections
 from notes_service.cursors import CursorCodec, feed_binding
 from notes_service.platform.settings import Settings
 from tests.support.factories import api_key, create_note
+from tests.support.pages import read_feed
 
 
 def connect(database_url: str) -> Any:
@@ -22,23 +23,6 @@ def connect(database_url: str) -> Any:
 
 # Every test here runs while another database on the server keeps a write transaction open.
 pytestmark = pytest.mark.usefixtures("unrelated_transaction")
-
-
-async def read_feed(
-    client: httpx.AsyncClient, headers: dict[str, str], cursor: str | None = None, limit: int = 3
-) -> tuple[list[dict[str, Any]], str]:
-    """Every change after `cursor`, following has_more; returns them and the resume cursor."""
-    changes: list[dict[str, Any]] = []
-    while True:
-        params: dict[str, str | int] = {"limit": limit} | ({"cursor": cursor} if cursor else {})
-        response = await client.get("/v1/changes", params=params, headers=headers)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        changes += page["changes"]
-        assert page["next_cursor"]
-        cursor = page["next_cursor"]
-        if not page["has_more"]:
-            return changes, cursor
 
 
 async def test_each_kind_of_change_is_reported(client: httpx.AsyncClient) -> None:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
 
-import pytest
-
-from tests.conftest import _admin, run_cli, with_database
+from tests.support.cli import run_cli
 from tests.support.servers import free_port
 
 SMALL_POOLS = {"NOTES_DB_POOL_MAX": "5", "NOTES_READ_DB_POOL_MAX": "5"}
@@ -54,15 +50,7 @@ def test_check_fails_when_the_database_is_unreachable() -> None:
     assert "Traceback" not in result.stderr
 
 
-@pytest.fixture
-async def unmigrated_database(server_url: str) -> AsyncIterator[str]:
-    name = f"notes_check_{uuid.uuid4().hex[:12]}"
-    await _admin(server_url, f'CREATE DATABASE "{name}"')
-    yield with_database(server_url, name)
-    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def test_check_fails_when_migrations_are_pending(unmigrated_database: str) -> None:
-    result = run_cli("check", database_url=unmigrated_database, **SMALL_POOLS)
+def test_check_fails_when_migrations_are_pending(empty_database: str) -> None:
+    result = run_cli("check", database_url=empty_database, **SMALL_POOLS)
     assert result.returncode == 1
     assert "applied nothing" in result.stdout and "PENDING" in result.stdout

@@ -15,7 +15,8 @@ import pytest
 
 from notes_service.platform.embedded import EmbeddedPostgres
 from notes_service.platform.settings import PROJECT_DIR
-from tests.conftest import _free_port, cli
+from tests.support.cli import cli
+from tests.support.servers import free_port
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def embedded_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOTES_")}
     env |= {
         "NOTES_EMBEDDED_DIR": str(tmp_path / "pgdata"),
-        "NOTES_EMBEDDED_PORT": str(_free_port()),
+        "NOTES_EMBEDDED_PORT": str(free_port()),
     }
     yield env
     EmbeddedPostgres(tmp_path / "pgdata", int(env["NOTES_EMBEDDED_PORT"])).stop()
@@ -38,7 +39,7 @@ def test_serve_with_no_url_runs_on_the_embedded_database(
     data_dir = tmp_path / "pgdata"
     assert not EmbeddedPostgres(data_dir, 0).is_running()  # keys create stopped what it started
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "notes_service", "serve", "--port", str(port)],
         cwd=PROJECT_DIR,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from notes_service.platform.settings import PROJECT_DIR
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 
 def _one_line(stderr: str) -> str:

@@ -15,6 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.support.metrics import gauge
 from tests.support.servers import Service, cli_key, service, until
 
 NOTES = 200
@@ -31,13 +32,6 @@ def export_service(
         svc.wait_ready()
         yield svc
         assert svc.terminate() == 0
-
-
-async def _read_pool_in_use(client: httpx.AsyncClient) -> float:
-    for line in (await client.get("/metrics")).text.splitlines():
-        if line.startswith('db_pool_connections_in_use{pool="read"}'):
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError("no read pool gauge")
 
 
 def _dechunk(data: bytes) -> bytes:
@@ -87,7 +81,7 @@ async def test_a_stalled_export_client_holds_no_connection_and_no_transaction(
                 # Several polls in a row: the pool is free while the client stalls, not only
                 # for a moment between two chunks.
                 nonlocal free_polls
-                free = await _read_pool_in_use(client) == 0
+                free = await gauge(client, "db_pool_connections_in_use", pool="read") == 0
                 free = free and await admin.fetchval(idle_in_transaction) == 0
                 free_polls = free_polls + 1 if free else 0
                 await asyncio.sleep(0.2)

@@ -11,7 +11,7 @@ import httpx
 
 from notes_service.cli.transfer import IMPORT_CHUNK_LINES
 from notes_service.platform.settings import Settings
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 from tests.support.factories import api_key, count
 
 

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support.factories import api_key, create_note, insert_note, owner_with_key
+from tests.support.pages import pages
 
 SORTS = ["-updated_at", "updated_at", "-created_at", "created_at"]
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -24,20 +25,15 @@ async def walk(
 ) -> list[str]:
     """Every id the list returns, following next_cursor to the end."""
     ids: list[str] = []
-    cursor: str | None = None
-    for _ in range(200):
-        query = params | ({"cursor": cursor} if cursor else {})
-        response = await client.get("/v1/notes", params=query, headers=headers)
-        assert response.status_code == 200, response.text
+    async for response in pages(client, "/v1/notes", headers, params):
         page = response.json()
         assert len(page["items"]) <= params.get("limit", 20)
         ids += [item["id"] for item in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
+        if page["next_cursor"] is None:
             assert "link" not in response.headers
-            return ids
-        assert response.headers["link"].endswith('>; rel="next"')
-    raise AssertionError("the cursor never ended")
+        else:
+            assert response.headers["link"].endswith('>; rel="next"')
+    return ids
 
 
 note_specs = st.lists(
@@ -145,15 +141,11 @@ async def test_writes_between_pages_never_repeat_a_note(
     ids = [(await create_note(client, headers, title=f"n{i}"))["id"] for i in range(12)]
     seen: list[str] = []
     updated: set[str] = set()
-    cursor: str | None = None
     pending = list(writes)
-    while True:
-        params: dict[str, str | int] = {"sort": sort, "limit": 3}
-        params |= {"cursor": cursor} if cursor else {}
-        page = (await client.get("/v1/notes", params=params, headers=headers)).json()
+    async for response in pages(client, "/v1/notes", headers, {"sort": sort, "limit": 3}):
+        page = response.json()
         seen += [item["id"] for item in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
+        if page["next_cursor"] is None:
             break
         for kind, pick in pending[:3]:
             if kind == "create":

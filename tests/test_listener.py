@@ -2,45 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-import asyncpg
 import httpx
 
 from notes_service.accounts import auth
-from notes_service.platform.listener import APPLICATION_NAME
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
+from tests.support.databases import kill_listeners, listener_pids
 from tests.support.servers import cli_key, until
-
-_LISTENERS = "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = $2"
-
-
-async def kill_listeners(database_url: str) -> list[int]:
-    """pg_terminate_backend on this database's listener connections; returns their pids."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        pids = [
-            row["pid"] for row in await conn.fetch(_LISTENERS, APPLICATION_NAME, _db(database_url))
-        ]
-        for pid in pids:
-            assert await conn.fetchval("SELECT pg_terminate_backend($1)", pid)
-        return pids
-    finally:
-        await conn.close()
-
-
-async def listener_pids(database_url: str) -> list[int]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return [
-            row["pid"] for row in await conn.fetch(_LISTENERS, APPLICATION_NAME, _db(database_url))
-        ]
-    finally:
-        await conn.close()
-
-
-def _db(url: str) -> str:
-    return urlsplit(url).path.strip("/")
 
 
 async def _unauthorized(client: httpx.AsyncClient, headers: dict[str, str]) -> bool:

@@ -11,24 +11,16 @@ from pathlib import Path
 
 import httpx
 from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.metrics import Series, series, series_of
 from tests.support.servers import Service, service, wait_for
 
 ROUTE = "/healthz"
 BATCH = 20
 
 
-def _samples(text: str) -> list[tuple[str, dict[str, str], float]]:
-    return [
-        (sample.name, sample.labels, sample.value)
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    ]
-
-
-def _route_total(samples: list[tuple[str, dict[str, str], float]], name: str) -> float:
-    return sum(value for n, labels, value in samples if n == name and labels["route"] == ROUTE)
+def _route_total(samples: Series, name: str) -> float:
+    return sum(value for labels, value in samples.get(name, []) if labels["route"] == ROUTE)
 
 
 def _served_per_worker(metrics_dir: str) -> list[float]:
@@ -40,14 +32,12 @@ def _served_per_worker(metrics_dir: str) -> list[float]:
             metrics = MultiProcessCollector.merge([str(path)])  # type: ignore[no-untyped-call]
         except struct.error:
             continue  # a worker creating its file this instant: nothing counted in it yet
-        samples = [(s.name, s.labels, s.value) for metric in metrics for s in metric.samples]
-        counts.append(_route_total(samples, "http_requests_total"))
+        counts.append(_route_total(series_of(metrics), "http_requests_total"))
     return counts
 
 
 def _pool_pids(svc: Service) -> set[str]:
-    samples = _samples(svc.get("/metrics").text)
-    return {labels["pid"] for name, labels, _ in samples if name == "db_pool_size"}
+    return {labels["pid"] for labels, _ in series(svc.get("/metrics").text)["db_pool_size"]}
 
 
 def _kill_workers(svc: Service) -> None:
@@ -99,7 +89,7 @@ def test_two_workers_answer_one_scrape_with_the_totals_of_both(
 
             # Whichever worker a scrape lands on, it reports the sum over both.
             for _ in range(6):
-                samples = _samples(svc.get("/metrics", headers={"Connection": "close"}).text)
+                samples = series(svc.get("/metrics", headers={"Connection": "close"}).text)
                 assert _route_total(samples, "http_requests_total") == sent
                 assert _route_total(samples, "http_request_duration_seconds_count") == sent
             assert svc.terminate() == 0

@@ -1,42 +1,13 @@
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import asyncpg
-import pytest
 
 from notes_service.platform.db import MIGRATIONS_DIR
-from notes_service.platform.settings import PROJECT_DIR
-from tests.conftest import _admin, with_database
-
-
-@pytest.fixture
-async def empty_database(server_url: str) -> AsyncIterator[str]:
-    name = f"notes_mig_{uuid.uuid4().hex[:12]}"
-    await _admin(server_url, f'CREATE DATABASE "{name}"')
-    yield with_database(server_url, name)
-    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _aerich(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    aerich = Path(sys.executable).with_name("aerich")
-    return subprocess.run(
-        [str(aerich), *args],
-        cwd=PROJECT_DIR,
-        env={**os.environ, "NOTES_DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.support.cli import aerich
 
 
 async def test_aerich_upgrade_builds_the_schema_on_an_empty_database(empty_database: str) -> None:
-    result = _aerich("upgrade", database_url=empty_database)
+    result = aerich("upgrade", database_url=empty_database)
     assert result.returncode == 0, result.stdout + result.stderr
 
     conn = await asyncpg.connect(empty_database)
@@ -73,15 +44,15 @@ async def test_aerich_upgrade_builds_the_schema_on_an_empty_database(empty_datab
     )
     assert applied == files
 
-    again = _aerich("upgrade", database_url=empty_database)
+    again = aerich("upgrade", database_url=empty_database)
     assert again.returncode == 0
     assert "No upgrade items found" in again.stdout + again.stderr
 
 
 async def test_existing_keys_get_every_scope(empty_database: str) -> None:
     """Migration `api_key_scopes`: a key made before scopes existed keeps all it could do."""
-    assert _aerich("upgrade", database_url=empty_database).returncode == 0
-    down = _aerich("downgrade", "-v", "8", "--yes", database_url=empty_database)
+    assert aerich("upgrade", database_url=empty_database).returncode == 0
+    down = aerich("downgrade", "-v", "8", "--yes", database_url=empty_database)
     assert down.returncode == 0, down.stdout + down.stderr
     conn = await asyncpg.connect(empty_database)
     try:
@@ -90,7 +61,7 @@ async def test_existing_keys_get_every_scope(empty_database: str) -> None:
             "INSERT INTO api_keys (id, owner_id, label, key_hash, created_at) "
             "SELECT gen_random_uuid(), id, '', repeat('a', 64), now() FROM owners"
         )
-        up = _aerich("upgrade", database_url=empty_database)
+        up = aerich("upgrade", database_url=empty_database)
         assert up.returncode == 0, up.stdout + up.stderr
         scopes = await conn.fetchval("SELECT scopes::text FROM api_keys")
         assert scopes == '["notes:read", "notes:write", "keys:write", "webhooks:write"]'

@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 from fastapi import FastAPI
-from prometheus_client.parser import text_string_to_metric_families
 from tortoise import connections
 
 from notes_service.platform.logs import make_handler
 from tests.support.factories import api_key, create_note
+from tests.support.metrics import series
 
 PROBLEM = "application/problem+json"
 
@@ -53,14 +53,6 @@ async def test_readyz_is_503_naming_the_migration_check(client: httpx.AsyncClien
     assert problem["checks"]["migrations"].startswith("behind: database at 999_future.py")
 
 
-def _samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
-    samples: dict[str, list[tuple[dict[str, str], float]]] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            samples.setdefault(sample.name, []).append((sample.labels, sample.value))
-    return samples
-
-
 async def test_metrics_names_and_labels(client: httpx.AsyncClient) -> None:
     headers = await api_key()
     note = await create_note(client, headers)
@@ -72,7 +64,7 @@ async def test_metrics_names_and_labels(client: httpx.AsyncClient) -> None:
     response = await client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
-    samples = _samples(response.text)
+    samples = series(response.text)
 
     counted = {
         (labels["route"], labels["method"], labels["status"])

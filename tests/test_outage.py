@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from notes_service.platform.embedded import EmbeddedPostgres
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 from tests.support.servers import Service, cli_key, free_port, service, wait_for
 
 PROBLEM = "application/problem+json"

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from notes_service.platform.settings import Settings
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 from tests.support.factories import api_key
 from tests.support.pgbouncer import pgbouncer
 from tests.support.servers import cli_key, require_binary, service

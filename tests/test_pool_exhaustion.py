@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.support.metrics import gauge_is
 from tests.support.servers import cli_key, service, until
 
 ACQUIRE_TIMEOUT = 2.0
@@ -45,18 +46,22 @@ async def test_a_request_past_the_acquire_timeout_gets_503_not_a_hang(
             await locker.execute("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE")
             try:
                 held = [asyncio.create_task(client.get(path, headers=headers)) for _ in range(2)]
-                in_use = f'db_pool_connections_in_use{{pool="{pool}"}}'
-                await until(lambda: _equals(client, in_use, 2), 20, "both connections busy")
+                in_use = "db_pool_connections_in_use"
+                await until(
+                    lambda: gauge_is(client, in_use, 2, pool=pool), 20, "both connections busy"
+                )
 
                 third = asyncio.create_task(client.get(path, headers=headers))
-                waiters = f'db_pool_waiters{{pool="{pool}"}}'
-                await until(lambda: _equals(client, waiters, 1), ACQUIRE_TIMEOUT, "a waiter")
+                waiters = "db_pool_waiters"
+                await until(
+                    lambda: gauge_is(client, waiters, 1, pool=pool), ACQUIRE_TIMEOUT, "a waiter"
+                )
                 # Answered while the lock is still held and both connections still busy: it
                 # gave up waiting for a connection rather than waiting for the lock.
                 response = await third
                 assert not any(task.done() for task in held)
-                assert await _equals(client, waiters, 0)
-                assert await _equals(client, in_use, 2)
+                assert await gauge_is(client, waiters, 0, pool=pool)
+                assert await gauge_is(client, in_use, 2, pool=pool)
             finally:
                 await lock.rollback()
                 await locker.close()
@@ -67,8 +72,3 @@ async def test_a_request_past_the_acquire_timeout_gets_503_not_a_hang(
             assert [r.status_code for r in await asyncio.gather(*held)] == [200, 200]
             assert (await client.get(path, headers=headers)).status_code == 200
         assert svc.terminate() == 0
-
-
-async def _equals(client: httpx.AsyncClient, metric: str, value: float) -> bool:
-    text = (await client.get("/metrics")).text
-    return any(line == f"{metric} {value:.1f}" for line in text.splitlines())

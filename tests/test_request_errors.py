@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.factories import api_key, count
+from tests.support.metrics import series
 
 PROBLEM = "application/problem+json"
 
@@ -96,16 +96,6 @@ async def test_revoked_key_401(client: httpx.AsyncClient) -> None:
     assert response.json()["detail"] == "The API key is unknown or revoked"
 
 
-def _counted(metrics_text: str) -> set[tuple[str, str, str]]:
-    return {
-        (sample.labels["route"], sample.labels["method"], sample.labels["status"])
-        for family in text_string_to_metric_families(metrics_text)
-        if family.name == "http_requests"
-        for sample in family.samples
-        if sample.name == "http_requests_total"
-    }
-
-
 async def test_routed_requests_are_not_counted_as_unmatched(
     client: httpx.AsyncClient, settings: object
 ) -> None:
@@ -119,7 +109,10 @@ async def test_routed_requests_are_not_counted_as_unmatched(
     assert (await client.get("/docs/assets/swagger-ui.css")).status_code == 200
     assert (await client.get("/nowhere-at-all")).status_code == 404
 
-    counted = _counted((await client.get("/metrics")).text)
+    counted = {
+        (labels["route"], labels["method"], labels["status"])
+        for labels, _ in series((await client.get("/metrics")).text)["http_requests_total"]
+    }
     assert ("/v1/notes", "POST", "413") in counted
     assert ("/docs", "GET", "200") in counted
     assert ("/docs/assets/{name}", "GET", "200") in counted

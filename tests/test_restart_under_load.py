@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from notes_service.platform.embedded import EmbeddedPostgres
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 from tests.support.servers import cli_key, free_port, service, until
 
 WRITERS = 8

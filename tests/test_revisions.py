@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.support.factories import api_key, count, create_note
+from tests.support.pages import pages
 
 CONTENT = ("title", "body", "tags", "pinned", "archived")
 
@@ -50,14 +51,10 @@ async def test_revisions_page_newest_first_with_a_cursor(client: httpx.AsyncClie
     for i in range(1, 5):
         await client.patch(url, json={"body": str(i)}, headers=headers)
 
-    seen, cursor = [], None
-    while True:
-        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
-        page = (await client.get(f"{url}/revisions", params=params, headers=headers)).json()
-        seen.append([r["version"] for r in page["items"]])
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    seen = [
+        [r["version"] for r in response.json()["items"]]
+        async for response in pages(client, f"{url}/revisions", headers, {"limit": 2})
+    ]
     assert seen == [[5, 4], [3, 2], [1]]
 
 

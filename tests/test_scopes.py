@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 
 from notes_service.accounts import auth
 from notes_service.accounts.scopes import ALL_SCOPES, READ_METHODS, required_scope
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 from tests.support.factories import sql
 from tests.support.servers import until
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from notes_service.queries.repository import NoteQueries
 from tests.support.factories import api_key, create_note, insert_note, owner_with_key
+from tests.support.pages import items, pages
 
 CORPUS = [
     ("Postgres tuning", "shared buffers and work mem for postgres servers"),
@@ -83,15 +84,9 @@ async def test_search_pages_by_rank_with_cursors(client: httpx.AsyncClient) -> N
     headers = await api_key()
     for i in range(7):
         await create_note(client, headers, title=f"alpha {i}", body="alpha " * i)
-    seen: list[str] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"q": "alpha", "limit": 3} | ({"cursor": cursor} if cursor else {})
-        page = await _search(client, headers, **params)
-        seen += [hit["id"] for hit in page["items"]]
-        cursor = page["next_cursor"]
-        if not cursor:
-            break
+    seen = [
+        hit["id"] for hit in await items(client, "/v1/search", headers, {"q": "alpha", "limit": 3})
+    ]
     assert len(seen) == len(set(seen)) == 7
 
 
@@ -155,19 +150,15 @@ async def _walk(
     client: httpx.AsyncClient, headers: dict[str, str], q: str, between: Any = None
 ) -> list[str]:
     seen: list[str] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"q": q, "limit": 2} | ({"cursor": cursor} if cursor else {})
-        page = await _search(client, headers, **params)
+    async for response in pages(client, "/v1/search", headers, {"q": q, "limit": 2}):
+        page = response.json()
         ranks = [(hit["rank"], hit["id"]) for hit in page["items"]]
         assert ranks == sorted(ranks, reverse=True)
         seen += [hit["id"] for hit in page["items"]]
-        cursor = page["next_cursor"]
-        if not cursor:
-            return seen
-        if between is not None:
+        if page["next_cursor"] and between is not None:
             await between(seen)
             between = None
+    return seen
 
 
 @pytest.fixture

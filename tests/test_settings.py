@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from notes_service.platform.settings import Settings, SettingsError, load_settings
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from tests.support.servers import Service, cli_key, gauge, service, until
+from tests.support.metrics import gauge
+from tests.support.servers import Service, cli_key, service, until
 
 
 async def test_sigterm_lets_an_in_flight_request_complete_and_closes_both_pools(

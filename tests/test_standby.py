@@ -16,7 +16,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
+from tests.support.pages import read_feed
 from tests.support.servers import REQUIRE_TOOLS, Service, cli_key, free_port, until
 from tests.support.standby import (
     ReplicatedPair,
@@ -172,16 +173,6 @@ async def _listed(client: httpx.AsyncClient, headers: dict[str, str], note_id: s
     return response.status_code == 200 and any(i["id"] == note_id for i in response.json()["items"])
 
 
-async def _feed(
-    client: httpx.AsyncClient, headers: dict[str, str], cursor: str | None
-) -> tuple[list[dict[str, Any]], str]:
-    params = {"cursor": cursor} if cursor else {}
-    response = await client.get("/v1/changes", params=params, headers=headers)
-    assert response.status_code == 200, response.text
-    page = response.json()
-    return page["changes"], page["next_cursor"]
-
-
 async def test_the_change_feed_is_commit_safe_on_the_standby(
     pair: ReplicatedPair,
     client: httpx.AsyncClient,
@@ -191,7 +182,7 @@ async def test_the_change_feed_is_commit_safe_on_the_standby(
     first = await _post(client, headers, title="feed first")
     second = await _post(client, headers, title="feed second")
     await wait_replayed(pair.primary.url, pair.standby.url)
-    _, cursor = await _feed(client, headers, None)
+    _, cursor = await read_feed(client, headers)
 
     primary_a, primary_b = (
         await asyncpg.connect(pair.primary.url),
@@ -207,21 +198,21 @@ async def test_the_change_feed_is_commit_safe_on_the_standby(
             "UPDATE notes SET title = 'by B', version = version + 1 WHERE id = $1", second["id"]
         )  # ... B (its own transaction) commits first.
         await wait_replayed(pair.primary.url, pair.standby.url)
-        between, cursor_between = await _feed(client, headers, cursor)
+        between, cursor_between = await read_feed(client, headers, cursor)
         # B has committed: served at once, whatever A (still open) does; the feed's clock is the
         # owner's commits, replayed in commit order, not the primary's oldest transaction.
         assert [c["note"]["title"] for c in between] == ["by B"]
 
         await pause_replay(standby)
         await tx_a.commit()
-        assert (await _feed(client, headers, cursor_between))[0] == []  # not replayed yet
+        assert (await read_feed(client, headers, cursor_between))[0] == []  # not replayed yet
     finally:
         await primary_a.close()
         await primary_b.close()
 
     await standby.execute("SELECT pg_wal_replay_resume()")
     await wait_replayed(pair.primary.url, pair.standby.url)
-    after, _ = await _feed(client, headers, cursor_between)
+    after, _ = await read_feed(client, headers, cursor_between)
     assert [c["note"]["title"] for c in after] == ["by A"]
 
 

@@ -12,9 +12,12 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.support.servers import Service, cli_key, gauge, service, until
+from tests.support.cli import run_cli
+from tests.support.databases import kill_listeners, listener_pids
+from tests.support.metrics import gauge, gauge_is
+from tests.support.pages import read_feed
+from tests.support.servers import Service, cli_key, service, until
 from tests.support.sse import Event, Events, open_stream, raw_stream, read_to_end, stream_client
-from tests.test_listener import kill_listeners, listener_pids
 
 # Every test here runs while another database on the server keeps a write transaction open.
 pytestmark = pytest.mark.usefixtures("unrelated_transaction")
@@ -49,19 +52,6 @@ async def create(client: httpx.AsyncClient, headers: dict[str, str], title: str)
     return note_id
 
 
-async def feed(
-    client: httpx.AsyncClient, headers: dict[str, str], cursor: str | None = None
-) -> tuple[list[dict[str, Any]], str]:
-    changes: list[dict[str, Any]] = []
-    while True:
-        params = {"cursor": cursor} if cursor else {}
-        page = (await client.get("/v1/changes", params=params, headers=headers)).json()
-        changes += page["changes"]
-        cursor = page["next_cursor"]
-        if not page["has_more"]:
-            return changes, cursor
-
-
 def titles(events: list[Event]) -> list[str]:
     return [e.json()["note"]["title"] for e in events]
 
@@ -78,9 +68,9 @@ async def test_a_change_arrives_within_a_second_and_matches_the_feed(
         await create(client, alice, "live")
         live = await events.next(1.0)  # the commit happened before `create` returned
         assert live.json()["note"]["title"] == "live"
-    changes, cursor = await feed(client, alice)
+    changes, cursor = await read_feed(client, alice)
     assert [caught_up.json(), live.json()] == changes  # the same entries as the feed's
-    assert (await feed(client, alice, live.id))[0] == []  # an event id is a feed cursor
+    assert (await read_feed(client, alice, live.id))[0] == []  # an event id is a feed cursor
     assert cursor  # (and the feed's own cursor resumes the stream; see the reconnect test)
 
 
@@ -90,7 +80,7 @@ async def test_reconnecting_with_last_event_id_has_no_gap_and_no_repeat(
     alice = cli_key(database_url, "r-alice")
     for i in range(5):
         await create(client, alice, f"n{i}")
-    _, early = await feed(client, alice)  # a stale cursor in the query: the header wins
+    _, early = await read_feed(client, alice)  # a stale cursor in the query: the header wins
     async with open_stream(client, alice) as events:
         first = await events.take(3, 10)
     for i in range(5, 8):
@@ -155,8 +145,6 @@ async def test_a_killed_listener_loses_nothing(
 async def test_a_revoked_keys_stream_is_closed(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
-    from tests.conftest import run_cli
-
     alice = cli_key(database_url, "rev-alice")
     other = cli_key(database_url, "rev-alice")
     async with open_stream(client, alice) as revoked, open_stream(client, other) as kept:
@@ -184,7 +172,7 @@ async def test_200_idle_streams_hold_no_connection_and_almost_no_cpu(
             context = open_stream(client, owners[i % 4])
             streams.append(await context.__aenter__())
             contexts.append(context)
-        await until(lambda: _equals(client, "sse_streams_open", 200), 30, "200 open streams")
+        await until(lambda: gauge_is(client, "sse_streams_open", 200), 30, "200 open streams")
         # Two changes each owner's streams hear one after the other: every stream is then past
         # its opening reads and its first, timed wait, and waits for announcements alone.
         for round_ in range(2):
@@ -195,7 +183,7 @@ async def test_200_idle_streams_hold_no_connection_and_almost_no_cpu(
 
         async def pools_idle() -> bool:
             in_use = [
-                await gauge(client, f'db_pool_connections_in_use{{pool="{pool}"}}')
+                await gauge(client, "db_pool_connections_in_use", pool=pool)
                 for pool in ("read", "write")
             ]
             return in_use == [0, 0]
@@ -211,11 +199,7 @@ async def test_200_idle_streams_hold_no_connection_and_almost_no_cpu(
     finally:
         for context in reversed(contexts):
             await context.__aexit__(None, None, None)
-    await until(lambda: _equals(client, "sse_streams_open", 0), 30, "the streams to close")
-
-
-async def _equals(client: httpx.AsyncClient, metric: str, value: float) -> bool:
-    return await gauge(client, metric) == value
+    await until(lambda: gauge_is(client, "sse_streams_open", 0), 30, "the streams to close")
 
 
 async def _cpu_over(pid: int, seconds: float) -> float:
@@ -257,7 +241,7 @@ async def test_a_stalled_reader_is_cut_off_and_others_keep_flowing(
     assert final.event == "resume"
     assert final.json() == {"reason": "slow-reader", "resume_after": changes[-1].id}
     assert 0 < len(changes) < 90 and all(e.event == "change" for e in changes)
-    rest, _ = await feed(client, alice, final.id)  # resuming from it: no gap, no repeat
+    rest, _ = await read_feed(client, alice, final.id)  # resuming from it: no gap, no repeat
     assert titles(changes) + [c["note"]["title"] for c in rest] == [f"n{i}" for i in range(90)]
 
 
@@ -312,7 +296,7 @@ async def test_a_bad_or_foreign_last_event_id_is_a_400(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
     alice, bob = cli_key(database_url, "bad-alice"), cli_key(database_url, "bad-bob")
-    _, bobs_cursor = await feed(client, bob)
+    _, bobs_cursor = await read_feed(client, bob)
     for value in ("not-a-cursor", bobs_cursor):
         for headers, params in ((alice | {"Last-Event-ID": value}, {}), (alice, {"cursor": value})):
             response = await client.get("/v1/changes/stream", headers=headers, params=params)

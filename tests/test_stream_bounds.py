@@ -15,7 +15,8 @@ import asyncpg
 import pytest
 
 from notes_service.accounts import auth
-from tests.support.servers import Service, gauge, service, until
+from tests.support.metrics import gauge
+from tests.support.servers import Service, service, until
 from tests.support.sse import open_stream, raw_stream, stream_client
 
 MIB = 1 << 20

@@ -16,6 +16,7 @@ import jsonschema_rs
 import pytest
 
 from notes_service.accounts.stream_tokens import StreamTokens
+from tests.support.cli import run_cli
 from tests.support.servers import Service, cli_key, service
 from tests.support.sse import STREAM, Events, stream_client
 
@@ -110,8 +111,6 @@ async def test_expired_forged_and_foreign_tokens_are_401(
 async def test_revoking_the_key_stops_its_tokens_and_their_streams(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
-    from tests.conftest import run_cli
-
     owner = f"tok-{uuid.uuid4().hex[:8]}"
     headers = cli_key(database_url, owner)
     token = await _token(client, headers)

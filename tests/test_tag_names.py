@@ -10,10 +10,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from tests.conftest import run_cli
+from tests.support.cli import aerich, run_cli
+from tests.support.databases import race_a_new_tag
 from tests.support.factories import owner_with_key, sql
-from tests.test_migrations import _aerich, empty_database  # noqa: F401 (fixture)
-from tests.test_write_path import _race_a_new_tag
 
 # Every note whose copy differs from its links (the truth), with both sides.
 DIVERGED = """
@@ -90,7 +89,7 @@ async def test_a_concurrently_created_tag_is_in_the_copy(
         assert response.status_code == 201, response.text
         await assert_copies_match(1)
 
-    await _race_a_new_tag(database_url, owner_id, write, check)
+    await race_a_new_tag(database_url, owner_id, write, check)
 
 
 async def test_import_and_cli_import_keep_the_copy(
@@ -120,10 +119,10 @@ async def test_import_and_cli_import_keep_the_copy(
 
 
 async def test_the_migration_backfills_the_copy_without_stamping_a_change(
-    empty_database: str,  # noqa: F811 (the fixture)
+    empty_database: str,
 ) -> None:
-    assert _aerich("upgrade", database_url=empty_database).returncode == 0
-    down = _aerich("downgrade", "--version", "5", "--yes", database_url=empty_database)
+    assert aerich("upgrade", database_url=empty_database).returncode == 0
+    down = aerich("downgrade", "--version", "5", "--yes", database_url=empty_database)
     assert down.returncode == 0, down.stdout + down.stderr
     conn = await asyncpg.connect(empty_database)
     try:
@@ -139,7 +138,7 @@ async def test_the_migration_backfills_the_copy_without_stamping_a_change(
                SELECT n.id, t.id FROM notes n JOIN tags t ON n.title <> 'n3'"""
         )
         before = await conn.fetch("SELECT id FROM notes ORDER BY change_xid, change_seq")
-        up = _aerich("upgrade", database_url=empty_database)
+        up = aerich("upgrade", database_url=empty_database)
         assert up.returncode == 0, up.stdout + up.stderr
         copies = {r["title"]: r["tag_names"] for r in await conn.fetch("SELECT * FROM notes")}
         assert copies == {"n1": ["C", "a", "b"], "n2": ["C", "a", "b"], "n3": []}

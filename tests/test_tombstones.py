@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from tests.support.factories import api_key, create_note, sql
-from tests.test_changes import read_feed
+from tests.support.pages import read_feed
 
 
 async def _import(

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 from tests.support.factories import api_key, count, create_note
 
 COMPARED = ("title", "body", "tags", "pinned", "archived", "created_at", "updated_at", "deleted_at")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 from tests.support.factories import api_key, count, create_note, sql
 
 

@@ -20,10 +20,11 @@ from notes_service.accounts import auth
 from notes_service.platform.settings import PROJECT_DIR, Settings
 from notes_service.webhooks.targets import TargetRefused, check_target
 from notes_service.webhooks.worker import WebhookWorker
-from tests.conftest import WEBHOOK_RETRY_DELAYS
 from tests.support.factories import api_key, sql
+from tests.support.pages import items
 from tests.support.receiver import receiver
 from tests.support.servers import free_port, service, until
+from tests.support.settings import WEBHOOK_RETRY_DELAYS
 
 
 @pytest.fixture
@@ -54,19 +55,7 @@ async def _subscribe(
 async def _deliveries(
     client: httpx.AsyncClient, headers: dict[str, str], webhook_id: str
 ) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": 100} | ({"cursor": cursor} if cursor else {})
-        response = await client.get(
-            f"/v1/webhooks/{webhook_id}/deliveries", headers=headers, params=params
-        )
-        assert response.status_code == 200, response.text
-        page = response.json()
-        items += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return items
+    return await items(client, f"/v1/webhooks/{webhook_id}/deliveries", headers, {"limit": 100})
 
 
 async def test_webhooks_over_http(client: httpx.AsyncClient) -> None:

@@ -3,25 +3,15 @@ note served as orjson straight from its row."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
 from notes_service.contract import NoteOut
 from notes_service.notes.conditional import etag
+from tests.support.databases import race_a_new_tag
 from tests.support.factories import owner_with_key, sql
-from tests.support.servers import until
-
-# The write is the only session of the test database waiting on a lock (the other one sits idle
-# in its transaction). Not matched on its text: `query` stops at track_activity_query_size.
-WAITING_ON_A_LOCK = """
-SELECT count(*) AS n FROM pg_stat_activity
-WHERE datname = current_database() AND wait_event_type = 'Lock'
-"""
 
 
 async def test_get_body_is_what_the_model_would_serialise(client: httpx.AsyncClient) -> None:
@@ -86,26 +76,6 @@ async def test_create_writes_the_note_its_revision_and_its_links(
     assert len(await sql("SELECT id FROM tags WHERE owner_id = $1", owner_id)) == 2
 
 
-async def _race_a_new_tag(database_url: str, owner_id: int, write: Any, check: Any) -> None:
-    """Another transaction creates tag `raced` and commits while our write waits on it, after
-    our statement's snapshot was taken: the link must still be written."""
-    other = await asyncpg.connect(database_url)
-    try:
-        transaction = other.transaction()
-        await transaction.start()
-        await other.execute("INSERT INTO tags (owner_id, name) VALUES ($1, 'raced')", owner_id)
-        pending = asyncio.create_task(write())
-
-        async def waiting() -> bool:
-            return bool((await sql(WAITING_ON_A_LOCK))[0]["n"])
-
-        await until(waiting, 20, "the write to wait on the uncommitted tag")
-        await transaction.commit()
-        await check(await pending)
-    finally:
-        await other.close()
-
-
 async def test_a_tag_created_concurrently_is_still_linked_on_create(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
@@ -120,7 +90,7 @@ async def test_a_tag_created_concurrently_is_still_linked_on_create(
         fetched = await client.get(f"/v1/notes/{response.json()['id']}", headers=headers)
         assert fetched.json()["tags"] == ["raced", "solo"]
 
-    await _race_a_new_tag(database_url, owner_id, write, check)
+    await race_a_new_tag(database_url, owner_id, write, check)
 
 
 async def test_a_tag_created_concurrently_is_still_linked_on_patch(
@@ -137,7 +107,7 @@ async def test_a_tag_created_concurrently_is_still_linked_on_patch(
         assert response.status_code == 200, response.text
         assert (await client.get(path, headers=headers)).json()["tags"] == ["raced"]
 
-    await _race_a_new_tag(database_url, owner_id, write, check)
+    await race_a_new_tag(database_url, owner_id, write, check)
 
 
 @pytest.mark.parametrize("size", [1, 3])

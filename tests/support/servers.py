@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from notes_service.platform.settings import PROJECT_DIR
+from tests.support.cli import run_cli
 
 # CI sets this so that a missing browser or PgBouncer fails the run instead of skipping.
 REQUIRE_TOOLS = os.environ.get("NOTES_TEST_REQUIRE_TOOLS") == "1"
@@ -124,8 +125,6 @@ def service(log_path: Path, env: dict[str, str], *args: str) -> Iterator[Service
 
 def cli_key(database_url: str, owner: str = "ops", **env: str) -> dict[str, str]:
     """Authorization headers for a key made by `notes-service keys create`, as an operator would."""
-    from tests.conftest import run_cli
-
     result = run_cli("keys", "create", "--owner", owner, database_url=database_url, **env)
     assert result.returncode == 0, result.stderr
     secret = next(
@@ -145,10 +144,3 @@ async def until(condition: Callable[[], object], seconds: float, what: str) -> N
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"timed out after {seconds}s waiting for {what}")
-
-
-async def gauge(client: httpx.AsyncClient, name: str) -> float:
-    for line in (await client.get("/metrics")).text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"no metric {name}")
