@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.support.metrics import gauge
+from tests.support.raw_http import dechunk
 from tests.support.servers import Service, cli_key, service, until
 
 NOTES = 200
@@ -32,17 +33,6 @@ def export_service(
         svc.wait_ready()
         yield svc
         assert svc.terminate() == 0
-
-
-def _dechunk(data: bytes) -> bytes:
-    out, position = bytearray(), 0
-    while True:
-        end = data.index(b"\r\n", position)
-        size = int(data[position:end].split(b";")[0], 16)
-        if size == 0:
-            return bytes(out)
-        out += data[end + 2 : end + 2 + size]
-        position = end + 2 + size + 2
 
 
 async def test_a_stalled_export_client_holds_no_connection_and_no_transaction(
@@ -96,7 +86,7 @@ async def test_a_stalled_export_client_holds_no_connection_and_no_transaction(
         writer.close()
         response_head, body = (head + rest).split(b"\r\n\r\n", 1)
         if b"transfer-encoding: chunked" in response_head.lower():
-            body = _dechunk(body)
+            body = dechunk(body)
         lines = [json.loads(line) for line in body.splitlines()]
     assert len(lines) == NOTES
     assert all(len(note["revisions"]) == 1 for note in lines)

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.factories import api_key, create_note
+from tests.support.raw_http import raw_get
 from tests.support.servers import cli_key, service, wait_for
 
 PROBLEM = "application/problem+json"
@@ -59,10 +60,7 @@ def _connection_closed_by_server(sock: socket.socket) -> bool:
 
 @contextmanager
 def _open_stream(port: int, headers: dict[str, str]) -> Iterator[None]:
-    with socket.create_connection(("127.0.0.1", port)) as sock:
-        auth = headers["Authorization"]
-        request = f"GET /v1/changes/stream HTTP/1.1\r\nHost: notes\r\nAuthorization: {auth}\r\n\r\n"
-        sock.sendall(request.encode())
+    with raw_get(port, "/v1/changes/stream", headers) as sock:
         assert sock.recv(65536).startswith(b"HTTP/1.1 200")
         yield
 

@@ -16,7 +16,8 @@ import pytest
 
 from notes_service.accounts import auth
 from tests.support.metrics import gauge
-from tests.support.servers import Service, service, until
+from tests.support.raw_http import raw_get
+from tests.support.servers import Service, free_port, service, until
 from tests.support.sse import open_stream, raw_stream, stream_client
 
 MIB = 1 << 20
@@ -230,17 +231,6 @@ class SlowReader(threading.Thread):
             threading.Event().wait(0.04)  # 1.6 MB/s at most: a client slower than the server
 
 
-def http_get(port: int, path: str, headers: dict[str, str]) -> socket.socket:
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
-    sock.connect(("127.0.0.1", port))
-    sock.sendall(
-        f"GET {path} HTTP/1.1\r\nHost: notes.test\r\n"
-        f"Authorization: {headers['Authorization']}\r\n\r\n".encode()
-    )
-    return sock
-
-
 @pytest.mark.parametrize("path", ["/v1/changes/stream", "/v1/export"])
 @pytest.mark.parametrize("server", ["svc", "deaf"])
 async def test_a_revocation_ends_a_catch_up_or_an_export_in_its_middle(
@@ -252,7 +242,7 @@ async def test_a_revocation_ends_a_catch_up_or_an_export_in_its_middle(
     (key,) = await make_keys(database_url, owner, 1)
     notes, body = 2000, 10_000  # 20 MB: far more than the socket buffers hold
     await insert_notes(database_url, owner, notes, body)
-    reader = SlowReader(http_get(svc.port, path, key))
+    reader = SlowReader(raw_get(svc.port, path, key, receive_buffer=64 * 1024))
     reader.start()
     try:
         await until(lambda: reader.before > 2 * MIB, 30, "the first megabytes")
@@ -312,10 +302,7 @@ async def test_an_idle_stream_hears_a_revocation_with_the_listener_down(
 
 
 def _nowhere() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"postgresql://postgres@127.0.0.1:{port}/nowhere"
+    return f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
 
 
 async def test_a_stream_whose_owner_is_no_longer_announced_recovers(

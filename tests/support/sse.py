@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.raw_http import dechunk, raw_get
+
 STREAM = "/v1/changes/stream"
 
 
@@ -97,13 +99,7 @@ def stream_client(base_url: str, connections: int = 20) -> httpx.AsyncClient:
 
 def raw_stream(port: int, headers: dict[str, str]) -> socket.socket:
     """A stream whose reader takes only the response head and then stops reading."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect(("127.0.0.1", port))
-    sock.sendall(
-        f"GET /v1/changes/stream HTTP/1.1\r\nHost: notes.test\r\n"
-        f"Authorization: {headers['Authorization']}\r\n\r\n".encode()
-    )
+    sock = raw_get(port, STREAM, headers, receive_buffer=4096)
     head = b""
     while b"\r\n\r\n" not in head:
         head += sock.recv(1)
@@ -120,15 +116,8 @@ def read_to_end(sock: socket.socket) -> list[Event]:
         if not data:
             break
         raw += data
-    body, rest = b"", raw
-    while rest:
-        size_line, _, rest = rest.partition(b"\r\n")
-        size = int(size_line, 16)
-        if size == 0:
-            break
-        body, rest = body + rest[:size], rest[size + 2 :]
     events = []
-    for block in body.decode().split("\n\n"):
+    for block in dechunk(raw).decode().split("\n\n"):
         fields = dict(
             line.split(": ", 1) for line in block.splitlines() if not line.startswith(":")
         )
