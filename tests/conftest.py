@@ -4,7 +4,7 @@ database per run, migrated with the real CLI, and domain tables truncated before
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
@@ -20,6 +20,7 @@ from tests.support.cli import run_cli
 from tests.support.databases import database_name, scratch_database, with_database
 from tests.support.servers import free_port
 from tests.support.settings import AUTH_CACHE_TTL, WEBHOOK_RETRY_DELAYS
+from tests.support.wal import bound_wal, check_wal
 
 DOMAIN_TABLES = (
     "webhook_deliveries",
@@ -38,7 +39,7 @@ DOMAIN_TABLES = (
 
 
 @pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
+async def server_url() -> AsyncIterator[str]:
     url = os.environ.get("NOTES_TEST_DATABASE_URL")
     if url:
         yield url
@@ -46,7 +47,9 @@ def server_url() -> Iterator[str]:
     server = EmbeddedPostgres(PROJECT_DIR / ".pgdata-test", free_port())
     # A lease: two runs in one worktree share the server, and the last one stops it.
     with server.lease():
+        await bound_wal(server.url)
         yield server.url
+        await check_wal(server.url)
 
 
 @pytest.fixture(scope="session")
