@@ -18,6 +18,7 @@ from notes_service.platform.settings import PROJECT_DIR, Settings
 from notes_service.web.app import create_app
 from tests.support.cli import run_cli
 from tests.support.databases import database_name, scratch_database, with_database
+from tests.support.faults import failing_trigger
 from tests.support.servers import free_port
 from tests.support.settings import AUTH_CACHE_TTL, WEBHOOK_RETRY_DELAYS
 from tests.support.wal import bound_wal, check_wal
@@ -139,20 +140,13 @@ async def client(_session_client: httpx.AsyncClient) -> httpx.AsyncClient:
 async def revision_fault(client: httpx.AsyncClient) -> AsyncIterator[None]:
     """A test-only trigger that makes the revision insert of any note titled "kaboom" fail,
     halfway through the write transaction (after the note and tag writes)."""
-    db = connections.get("default")
-    await db.execute_script(
-        """
-        CREATE FUNCTION test_revision_fault() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN RAISE EXCEPTION 'injected fault: password=hunter2'; END $$;
-        CREATE TRIGGER test_revision_fault BEFORE INSERT ON revisions FOR EACH ROW
-        WHEN (NEW.title = 'kaboom') EXECUTE FUNCTION test_revision_fault();
-        """
-    )
-    yield
-    await db.execute_script(
-        "DROP TRIGGER IF EXISTS test_revision_fault ON revisions;"
-        "DROP FUNCTION IF EXISTS test_revision_fault();"
-    )
+    async with failing_trigger(
+        "test_revision_fault",
+        "BEFORE INSERT ON revisions",
+        "NEW.title = 'kaboom'",
+        "injected fault: password=hunter2",
+    ):
+        yield
 
 
 # Modules that .ci/run also runs through PgBouncer (`-m pgbouncer`): CRUD, transactions, lists

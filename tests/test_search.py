@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 
 from notes_service.queries.repository import NoteQueries
-from tests.support.factories import api_key, create_note, insert_note, owner_with_key
+from tests.support.factories import api_key, create_note, insert_note, owner_with_key, search
 from tests.support.pages import items, pages
 
 CORPUS = [
@@ -18,15 +18,6 @@ CORPUS = [
     ("Recipe: tomato soup", "tomatoes, onions, stock"),
     ("Travel", "tickets to Lisbon; postgres conference"),
 ]
-
-
-async def _search(
-    client: httpx.AsyncClient, headers: dict[str, str], **params: Any
-) -> dict[str, Any]:
-    response = await client.get("/v1/search", params=params, headers=headers)
-    assert response.status_code == 200, response.text
-    page: dict[str, Any] = response.json()
-    return page
 
 
 @pytest.fixture
@@ -40,7 +31,7 @@ async def corpus(client: httpx.AsyncClient) -> dict[str, str]:
 async def test_title_hits_rank_above_body_hits(
     client: httpx.AsyncClient, corpus: dict[str, str]
 ) -> None:
-    page = await _search(client, corpus, q="postgres")
+    page = await search(client, corpus, q="postgres")
     titles = [hit["title"] for hit in page["items"]]
     assert titles[0] == "Postgres tuning"
     assert set(titles) == {"Postgres tuning", "Garden plan", "Travel"}
@@ -51,7 +42,7 @@ async def test_title_hits_rank_above_body_hits(
 
 async def test_phrase_negation_and_or(client: httpx.AsyncClient, corpus: dict[str, str]) -> None:
     async def titles(q: str) -> set[str]:
-        return {hit["title"] for hit in (await _search(client, corpus, q=q))["items"]}
+        return {hit["title"] for hit in (await search(client, corpus, q=q))["items"]}
 
     assert await titles('"tomato soup"') == {"Recipe: tomato soup"}
     assert await titles("tomatoes -basil") == {"Recipe: tomato soup"}
@@ -61,9 +52,9 @@ async def test_phrase_negation_and_or(client: httpx.AsyncClient, corpus: dict[st
 async def test_a_typo_finds_its_note_by_trigram(
     client: httpx.AsyncClient, corpus: dict[str, str]
 ) -> None:
-    page = await _search(client, corpus, q="Postgers tunnig")
+    page = await search(client, corpus, q="Postgers tunnig")
     assert page["items"][0]["title"] == "Postgres tuning"
-    fuzzy = await _search(client, corpus, q="gardn", fuzzy="true")
+    fuzzy = await search(client, corpus, q="gardn", fuzzy="true")
     assert [hit["title"] for hit in fuzzy["items"]] == ["Garden plan"]
 
 
@@ -71,7 +62,7 @@ async def test_snippets_escape_note_text(client: httpx.AsyncClient) -> None:
     headers = await api_key()
     payload = '<script>alert("x")</script> <img src=x onerror=alert(1)> xssword'
     await create_note(client, headers, title="hostile", body=payload)
-    hit = (await _search(client, headers, q="xssword"))["items"][0]
+    hit = (await search(client, headers, q="xssword"))["items"][0]
     snippet = hit["snippet"]
     assert "<mark>xssword</mark>" in snippet
     unmarked = snippet.replace("<mark>", "").replace("</mark>", "")
@@ -96,9 +87,9 @@ async def test_search_excludes_trash_and_other_owners(client: httpx.AsyncClient)
     gone = await create_note(client, alice, title="zebra trashed")
     await client.delete(f"/v1/notes/{gone['id']}", headers=alice)
     await create_note(client, bob, title="zebra of bob")
-    page = await _search(client, alice, q="zebra")
+    page = await search(client, alice, q="zebra")
     assert [hit["id"] for hit in page["items"]] == [kept["id"]]
-    assert (await _search(client, bob, q="zebra kept", fuzzy="true"))["items"][0]["title"] == (
+    assert (await search(client, bob, q="zebra kept", fuzzy="true"))["items"][0]["title"] == (
         "zebra of bob"
     )
 
@@ -130,10 +121,10 @@ async def test_hostile_queries_are_answered_not_crashed(
 ) -> None:
     # No note holds these words: an empty page, not every note (as a LIKE '%_%' or an
     # injected OR would give) and not an error.
-    page = await _search(client, corpus, q=q)
+    page = await search(client, corpus, q=q)
     assert page == {"items": [], "next_cursor": None}
     # Next to a real word they are still text, not syntax: exactly the notes with that word.
-    page = await _search(client, corpus, q=f"tomatoes or {q}")
+    page = await search(client, corpus, q=f"tomatoes or {q}")
     assert sorted(hit["title"] for hit in page["items"]) == ["Garden plan", "Recipe: tomato soup"]
 
 
@@ -141,7 +132,7 @@ async def test_search_honours_the_tag_filter(client: httpx.AsyncClient) -> None:
     headers = await api_key()
     tagged = await create_note(client, headers, title="kiwi jam", tags=["food"])
     await create_note(client, headers, title="kiwi bird", tags=["animals"])
-    page = await _search(client, headers, q="kiwi", tag="FOOD")
+    page = await search(client, headers, q="kiwi", tag="FOOD")
     assert [hit["id"] for hit in page["items"]] == [tagged["id"]]
     assert page["items"][0]["tags"] == ["food"]
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from tortoise import connections
 
-from tests.support.factories import api_key, owner_with_key, sql
+from tests.support.factories import api_key, owner_with_key, search, sql
 
 pytestmark = pytest.mark.i18n
 
@@ -40,17 +40,8 @@ CORPUS = [
 async def _titles(
     client: httpx.AsyncClient, headers: dict[str, str], q: str, **params: Any
 ) -> list[str]:
-    page = await _page(client, headers, q, **params)
+    page = await search(client, headers, q=q, **params)
     return [hit["title"] for hit in page["items"]]
-
-
-async def _page(
-    client: httpx.AsyncClient, headers: dict[str, str], q: str, **params: Any
-) -> dict[str, Any]:
-    response = await client.get("/v1/search", params={"q": q, **params}, headers=headers)
-    assert response.status_code == 200, response.text
-    page: dict[str, Any] = response.json()
-    return page
 
 
 @pytest.fixture
@@ -86,7 +77,7 @@ async def corpus(client: httpx.AsyncClient) -> dict[str, str]:
 async def test_accents_fold_both_ways(
     client: httpx.AsyncClient, corpus: dict[str, str], q: str, expected: set[str]
 ) -> None:
-    page = await _page(client, corpus, q)
+    page = await search(client, corpus, q=q)
     assert {hit["title"] for hit in page["items"]} == expected
     assert {hit["match"] for hit in page["items"]} == {"text"}
 
@@ -120,7 +111,7 @@ async def test_an_accent_free_spelling_in_a_note_is_found_by_the_accented_query(
 async def test_cjk_text_is_found_inside_longer_runs(
     client: httpx.AsyncClient, corpus: dict[str, str], q: str, expected: set[str]
 ) -> None:
-    page = await _page(client, corpus, q)
+    page = await search(client, corpus, q=q)
     assert {hit["title"] for hit in page["items"]} == expected
     assert {hit["match"] for hit in page["items"]} == {"text"}  # not a title-similarity guess
 
@@ -138,7 +129,7 @@ async def test_a_cjk_title_hit_ranks_above_a_body_hit(
 ) -> None:
     titles = await _titles(client, corpus, "会议")
     assert titles[0] == "会议记录" or titles[0] == "数据迁移会议"
-    page = await _page(client, corpus, "会议")
+    page = await search(client, corpus, q="会议")
     assert all(hit["rank"] > 0 for hit in page["items"])
 
 
@@ -154,7 +145,7 @@ async def test_a_cjk_title_hit_ranks_above_a_body_hit(
 async def test_a_word_ending_in_a_star_is_a_prefix(
     client: httpx.AsyncClient, corpus: dict[str, str], q: str, expected: set[str]
 ) -> None:
-    page = await _page(client, corpus, q)
+    page = await search(client, corpus, q=q)
     assert {hit["title"] for hit in page["items"]} == expected
     assert {hit["match"] for hit in page["items"]} == {"text"}
 
@@ -188,20 +179,20 @@ async def test_english_stems_and_title_weight_still_hold(
 async def test_a_typo_in_a_body_word_falls_back_to_a_fuzzy_hit(
     client: httpx.AsyncClient, corpus: dict[str, str], q: str, expected: str
 ) -> None:
-    page = await _page(client, corpus, q)
+    page = await search(client, corpus, q=q)
     assert page["items"], q
     assert page["items"][0]["title"] == expected
     assert {hit["match"] for hit in page["items"]} == {"fuzzy"}
-    assert (await _page(client, corpus, q, fuzzy="true"))["items"][0]["title"] == expected
+    assert (await search(client, corpus, q=q, fuzzy="true"))["items"][0]["title"] == expected
 
 
 async def test_fuzzy_mode_says_which_hits_match_the_text(
     client: httpx.AsyncClient, corpus: dict[str, str]
 ) -> None:
-    page = await _page(client, corpus, "pancakes", fuzzy="true")
+    page = await search(client, corpus, q="pancakes", fuzzy="true")
     how = {hit["title"]: hit["match"] for hit in page["items"]}
     assert how["Recipe: pancakes"] == "text"
-    page = await _page(client, corpus, "pankakes", fuzzy="true")
+    page = await search(client, corpus, q="pankakes", fuzzy="true")
     assert {hit["match"] for hit in page["items"]} == {"fuzzy"}
     assert "Recipe: pancakes" in {hit["title"] for hit in page["items"]}
 

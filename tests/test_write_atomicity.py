@@ -8,29 +8,22 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from tortoise import connections
 
 from tests.support.factories import api_key, count, create_note
+from tests.support.faults import failing_trigger
 
 
 @pytest.fixture
 async def purge_fault(client: httpx.AsyncClient) -> AsyncIterator[None]:
     """A test-only trigger that fails the delete of any note titled "kaboom": the last step of a
     permanent delete, after its tombstone is written and its revisions are deleted."""
-    db = connections.get("default")
-    await db.execute_script(
-        """
-        CREATE FUNCTION test_purge_fault() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN RAISE EXCEPTION 'injected purge fault'; END $$;
-        CREATE TRIGGER test_purge_fault BEFORE DELETE ON notes FOR EACH ROW
-        WHEN (OLD.title = 'kaboom') EXECUTE FUNCTION test_purge_fault();
-        """
-    )
-    yield
-    await db.execute_script(
-        "DROP TRIGGER IF EXISTS test_purge_fault ON notes;"
-        "DROP FUNCTION IF EXISTS test_purge_fault();"
-    )
+    async with failing_trigger(
+        "test_purge_fault",
+        "BEFORE DELETE ON notes",
+        "OLD.title = 'kaboom'",
+        "injected purge fault",
+    ):
+        yield
 
 
 async def _tables() -> dict[str, int]:

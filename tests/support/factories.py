@@ -30,6 +30,16 @@ async def create_note(
     return note
 
 
+async def search(
+    client: httpx.AsyncClient, headers: dict[str, str], **params: Any
+) -> dict[str, Any]:
+    """One page of /v1/search (which must answer 200)."""
+    response = await client.get("/v1/search", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    page: dict[str, Any] = response.json()
+    return page
+
+
 async def owner_with_key(owner: str = "alice") -> tuple[int, dict[str, str]]:
     headers = await api_key(owner)
     return (await Owner.get(name=owner)).id, headers
