@@ -52,6 +52,11 @@ def parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1,
         help="uvicorn worker processes, each with its own pools (default: %(default)s)",
     )  # fmt: skip
+    serve.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart when a file in notes_service/ changes (development; one worker)",
+    )
 
     commands.add_parser(
         "worker",

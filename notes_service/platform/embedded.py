@@ -146,6 +146,7 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if self.is_running():
             self._run("pg_ctl", "-D", str(self.data_dir), "-w", "-m", "fast", "stop")
+            logger.info("embedded PostgreSQL stopped (data in %s)", self.data_dir)
 
     def pid(self) -> int | None:
         try:
