@@ -31,8 +31,9 @@ lint: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
+# On NOTES_DRIFT_SERVER_URL (CI: the system PostgreSQL), else on the embedded one.
 drift-check: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" bash .ci/drift-check
+	$(BIN)/python .ci/drift_check.py
 
 lock: $(STAMP)
 	$(BIN)/pip install --quiet uv

@@ -99,15 +99,15 @@ def test_documented_plain_defaults_are_the_real_ones() -> None:
 def test_the_test_variables_are_the_ones_the_tests_read() -> None:
     documented = {
         name
-        for cells in _table_rows("configuration.md", "For the test suite")
-        for name in re.findall(r"`(NOTES_TEST_[A-Z0-9_]+)`", cells[0])
+        for cells in _table_rows("configuration.md", "For the tests and CI")
+        for name in re.findall(r"`(NOTES_(?:TEST|DRIFT)_[A-Z0-9_]+)`", cells[0])
     }
     sources = [*(PROJECT_DIR / "tests").glob("*.py"), *(PROJECT_DIR / ".ci").glob("*")]
     read = {
         name
         for path in sources
         if path.is_file() and path.name != "test_docs.py"
-        for name in re.findall(r"NOTES_TEST_[A-Z0-9_]+", path.read_text())
+        for name in re.findall(r"NOTES_(?:TEST|DRIFT)_[A-Z0-9_]+", path.read_text())
     }
     missing, extra = _missing_and_extra(read, documented)
     assert not missing, f"tests read variables docs/configuration.md does not list: {missing}"
