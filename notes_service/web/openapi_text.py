@@ -1,5 +1,5 @@
 """The words of the OpenAPI document: the introduction, each operation's description, parameter
-descriptions and examples. Kept apart from the routes so that /docs can teach what the README
+descriptions and examples. Kept apart from the routes so that /docs can teach what docs/routes.md
 does without crowding the route code."""
 
 from __future__ import annotations
