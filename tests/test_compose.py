@@ -112,7 +112,11 @@ def test_the_port_is_published_through_the_proxy_to_every_replica(
 
 
 def test_the_documented_way_to_make_a_key_is_a_real_command(services: dict[str, Any]) -> None:
-    pages = [COMPOSE.read_text(), (PROJECT_DIR / "docs" / "deployment.md").read_text()]
+    pages = [
+        COMPOSE.read_text(),
+        (PROJECT_DIR / "docs" / "deployment.md").read_text(),
+        (PROJECT_DIR / "README.md").read_text(),
+    ]
     for page in pages:
         runs = re.findall(r"docker compose run --rm (\S+) (notes-service [^\n#`]+)", page)
         assert runs, "no `docker compose run --rm app notes-service keys create ...`"
