@@ -4,6 +4,7 @@ until docs/ describes it, and a page that names one the code no longer has fails
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -112,6 +113,15 @@ def test_the_test_variables_are_the_ones_the_tests_read() -> None:
     missing, extra = _missing_and_extra(read, documented)
     assert not missing, f"tests read variables docs/configuration.md does not list: {missing}"
     assert not extra, f"docs/configuration.md lists test variables nothing reads: {extra}"
+
+
+def test_the_openapi_document_names_only_real_settings() -> None:
+    named = set(re.findall(r"NOTES_[A-Z0-9_]+", json.dumps(_document())))
+    assert named <= set(_setting_variables()), sorted(named - set(_setting_variables()))
+    # A broad search returns only the newest matches: a client must be told so where it looks.
+    search = _document()["paths"]["/v1/search"]["get"]["description"]
+    assert "NOTES_SEARCH_RANK_LIMIT" in search, search
+    assert "NOTES_SEARCH_RANK_LIMIT" in (DOCS / "search.md").read_text()
 
 
 # Problem types ----------------------------------------------------------------------------------
