@@ -144,9 +144,17 @@ class EmbeddedPostgres:
         return True
 
     def stop(self) -> None:
-        if self.is_running():
+        if not self.is_running():
+            return
+        try:
             self._run("pg_ctl", "-D", str(self.data_dir), "-w", "-m", "fast", "stop")
-            logger.info("embedded PostgreSQL stopped (data in %s)", self.data_dir)
+        except subprocess.CalledProcessError as exc:
+            said = (exc.stderr or b"").decode(errors="replace").strip()
+            reason = said or f"pg_ctl exited {exc.returncode}"
+            raise EmbeddedPostgresError(
+                f"the embedded PostgreSQL in {self.data_dir} did not stop: {reason}"
+            ) from None
+        logger.info("embedded PostgreSQL stopped (data in %s)", self.data_dir)
 
     def pid(self) -> int | None:
         try:
