@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,23 +21,25 @@ from tests.conftest import _free_port, cli
 
 
 @pytest.fixture
-def embedded_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+def embedded_env() -> Iterator[dict[str, str]]:
+    # Outside pytest's basetemp: a concurrent pytest run resets that to mode 0700, which locks
+    # out the `pgserver` user postgres runs as (and so `pg_ctl stop`).
+    scratch = Path(tempfile.mkdtemp(prefix="notes-cli-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOTES_")}
     env |= {
-        "NOTES_EMBEDDED_DIR": str(tmp_path / "pgdata"),
+        "NOTES_EMBEDDED_DIR": str(scratch / "pgdata"),
         "NOTES_EMBEDDED_PORT": str(_free_port()),
     }
     yield env
-    EmbeddedPostgres(tmp_path / "pgdata", int(env["NOTES_EMBEDDED_PORT"])).stop()
+    EmbeddedPostgres(scratch / "pgdata", int(env["NOTES_EMBEDDED_PORT"])).stop()
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
-def test_serve_with_no_url_runs_on_the_embedded_database(
-    embedded_env: dict[str, str], tmp_path: Path
-) -> None:
+def test_serve_with_no_url_runs_on_the_embedded_database(embedded_env: dict[str, str]) -> None:
     created = cli("keys", "create", "--owner", "dora", env=embedded_env)
     assert created.returncode == 0, created.stderr
     secret = created.stdout.split("key:", 1)[1].split()[0]
-    data_dir = tmp_path / "pgdata"
+    data_dir = Path(embedded_env["NOTES_EMBEDDED_DIR"])
     assert not EmbeddedPostgres(data_dir, 0).is_running()  # keys create stopped what it started
 
     port = _free_port()
@@ -92,7 +96,7 @@ def test_embedded_port_in_use_is_one_clear_line(embedded_env: dict[str, str]) ->
 
 
 def test_serve_reload_restarts_on_a_code_change_and_stops_cleanly(
-    embedded_env: dict[str, str], tmp_path: Path
+    embedded_env: dict[str, str],
 ) -> None:
     port = _free_port()
     server = subprocess.Popen(
@@ -132,7 +136,7 @@ def test_serve_reload_restarts_on_a_code_change_and_stops_cleanly(
     warnings = [line for line in output.splitlines() if "WARNING" in line]
     assert all("WatchFiles detected changes" in line for line in warnings), output
     assert "embedded PostgreSQL stopped" in output, output
-    assert not EmbeddedPostgres(tmp_path / "pgdata", 0).is_running()
+    assert not EmbeddedPostgres(Path(embedded_env["NOTES_EMBEDDED_DIR"]), 0).is_running()
 
 
 def test_serve_reload_runs_one_worker(embedded_env: dict[str, str]) -> None:
