@@ -8,7 +8,8 @@ ENV NOTES_ENV=production
 COPY pyproject.toml requirements.lock README.md ./
 COPY notes_service ./notes_service
 COPY migrations ./migrations
-# Editable, so that the package finds migrations/ beside it, as in a checkout.
+# Editable, so that the package finds migrations/ beside it, as in a checkout. Without the
+# `embedded` extra: the image never runs the embedded PostgreSQL, it is given NOTES_DATABASE_URL.
 RUN pip install --no-cache-dir -c requirements.lock -e . \
     && useradd --system --home-dir /app notes
 USER notes

@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test lint drift-check lock clean
+.PHONY: install serve test lint docs drift-check lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev,embedded]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -27,13 +27,18 @@ lint: $(STAMP)
 	$(BIN)/mypy notes_service tests
 	$(BIN)/lint-imports
 
+# The reference in docs/ as a site, in site/ (gitignored); any warning fails.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+# On NOTES_DRIFT_SERVER_URL (CI: the system PostgreSQL), else on the embedded one.
 drift-check: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" bash .ci/drift-check
+	$(BIN)/python .ci/drift_check.py
 
 lock: $(STAMP)
 	$(BIN)/pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra embedded --python-version 3.11 \
 		--no-header --no-annotate -o requirements.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site

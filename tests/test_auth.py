@@ -85,6 +85,10 @@ async def test_keys_cli_creates_lists_and_revokes(
     assert listed.returncode == 0, listed.stderr
     assert key_id in listed.stdout and "label=ci" in listed.stdout
     assert secret not in listed.stdout
+    # Times as the API writes them (`Z`, never `+00:00`).
+    [api_key] = (await client.get("/v1/keys", headers=headers)).json()
+    assert f"created={api_key['created_at']} " in listed.stdout, (listed.stdout, api_key)
+    assert "+00:00" not in listed.stdout
 
     assert auth.KEY_CACHE.get(auth.hash_key(secret)) is not None  # cached for the long TTL
     revoked = run_cli("keys", "revoke", key_id, database_url=database_url)

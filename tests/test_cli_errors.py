@@ -136,7 +136,7 @@ def test_no_info_lines_by_default_and_v_shows_them(database_url: str) -> None:
     assert quiet.returncode == 0
     assert quiet.stderr == "Store the key now: it is not shown again.\n"
     loud = run_cli("-v", "keys", "create", "--owner", _owner(), database_url=database_url)
-    assert "INFO" in loud.stderr and "Tortoise-ORM" in loud.stderr
+    assert "INFO" in loud.stderr and "connected to " in loud.stderr, loud.stderr
 
 
 def test_an_unreachable_database_is_one_line(database_url: str) -> None:

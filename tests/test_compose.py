@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+import subprocess
 import tomllib
 from typing import Any
 
@@ -12,9 +14,12 @@ import pytest
 import yaml
 
 from notes_service.cli.main import _parser
+from notes_service.platform.embedded import _bin_dir
 from notes_service.platform.settings import PROJECT_DIR, Settings
 
 COMPOSE = PROJECT_DIR / "docker-compose.yml"
+NGINX = PROJECT_DIR / "deploy" / "nginx.conf"
+BUILT = ("migrate", "app")  # the services that run the image built from the Dockerfile
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +38,7 @@ def _cli_args(command: list[str]) -> list[str]:
 
 
 def test_the_services(services: dict[str, Any]) -> None:
-    assert set(services) == {"postgres", "migrate", "app", "pgbouncer"}
+    assert set(services) == {"postgres", "migrate", "app", "proxy", "pgbouncer"}
 
 
 def test_postgres_has_a_healthcheck(services: dict[str, Any]) -> None:
@@ -66,14 +71,82 @@ def test_app_starts_after_a_successful_migrate_and_is_probed_on_readyz(
     assert str(parsed.port) in app["expose"]
 
 
-def test_migrate_and_app_share_the_image_and_the_env_file(services: dict[str, Any]) -> None:
+def test_migrate_and_app_share_the_image(services: dict[str, Any]) -> None:
     migrate, app = services["migrate"], services["app"]
     assert migrate["build"] == "."
     assert (PROJECT_DIR / "Dockerfile").is_file()
     assert migrate["image"] == app["image"]
-    for service in (migrate, app):
-        assert service["env_file"] == ".env"
-    assert (PROJECT_DIR / ".env").is_file()
+
+
+def test_every_service_of_the_image_runs_with_production_settings(
+    services: dict[str, Any],
+) -> None:
+    # `.env` says NOTES_ENV=development (local defaults): no service may take it in.
+    for name in BUILT:
+        service = services[name]
+        assert "env_file" not in service, name
+        environment = service["environment"]
+        assert environment["NOTES_ENV"] == "production", name
+        assert environment["NOTES_LOG_FORMAT"] == "json", name
+        assert ":?" in environment["NOTES_CURSOR_SECRET"], name
+
+
+def test_the_port_is_published_through_the_proxy_to_every_replica(
+    services: dict[str, Any],
+) -> None:
+    app, proxy = services["app"], services["proxy"]
+    port = _parser().parse_args(_cli_args(app["command"])).port
+    [published] = proxy["ports"]
+    host, _, inside = published.rpartition(":")
+    assert host.startswith("127.0.0.1:"), published  # plain HTTP: this machine only by default
+    assert proxy["depends_on"]["app"]["condition"] == "service_healthy"
+    assert any(volume.startswith("./deploy/nginx.conf:") for volume in proxy["volumes"])
+    conf = NGINX.read_text()
+    assert f"listen {inside};" in conf
+    assert f"set $app http://app:{port};" in conf and "proxy_pass $app;" in conf
+    # nginx resolves `app` at request time (every replica) only with Docker's resolver.
+    assert "resolver 127.0.0.11" in conf
+    limit = re.search(r"client_max_body_size (\d+)m;", conf)
+    assert limit is not None
+    assert int(limit[1]) * 1024 * 1024 <= Settings(_env_file=None).max_body_bytes
+
+
+def test_the_documented_way_to_make_a_key_is_a_real_command(services: dict[str, Any]) -> None:
+    pages = [
+        COMPOSE.read_text(),
+        (PROJECT_DIR / "docs" / "deployment.md").read_text(),
+        (PROJECT_DIR / "README.md").read_text(),
+    ]
+    for page in pages:
+        runs = re.findall(r"docker compose run --rm (\S+) (notes-service [^\n#`]+)", page)
+        assert runs, "no `docker compose run --rm app notes-service keys create ...`"
+        for service, command in runs:
+            assert service in BUILT, service
+            assert _cli_args(shlex.split(command))[:2] == ["keys", "create"]
+
+
+def test_the_image_carries_no_embedded_postgresql() -> None:
+    project = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]
+    assert not any(d.startswith("pgserver") for d in project["dependencies"])
+    assert any(d.startswith("pgserver") for d in project["optional-dependencies"]["embedded"])
+    [install] = [line for line in _dockerfile().splitlines() if "pip install" in line]
+    assert "-e ." in install and "[" not in install, install  # no extra
+
+
+def _major(version_text: str) -> int:
+    match = re.search(r"(\d+)\.\d+", version_text)
+    assert match is not None, version_text
+    return int(match[1])
+
+
+def test_compose_runs_the_postgresql_of_the_embedded_server(services: dict[str, Any]) -> None:
+    tag = services["postgres"]["image"].partition(":")[2]
+    embedded = subprocess.run(
+        [str(_bin_dir() / "postgres"), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert _major(tag) == _major(embedded), (tag, embedded)
+    # 18+ images keep their data in /var/lib/postgresql/<major>/docker: the volume is the parent.
+    assert "pgdata:/var/lib/postgresql" in services["postgres"]["volumes"]
 
 
 def test_every_notes_variable_is_a_real_setting(services: dict[str, Any]) -> None:
@@ -114,7 +187,7 @@ def test_production_services_must_be_given_a_cursor_secret(services: dict[str, A
             assert ":?" in environment["NOTES_CURSOR_SECRET"]
 
 
-# A version, not a moving tag: `16.9-bookworm`, `v1.25.1-p0` (never `latest`, never just `16`).
+# A version, not a moving tag: `18.3-bookworm`, `v1.25.1-p0` (never `latest`, never just `16`).
 PINNED_TAG = re.compile(r"v?\d+\.\d+[\w.-]*")
 
 

@@ -65,6 +65,27 @@ async def test_a_failing_cli_chunk_names_its_lines_and_keeps_the_chunks_before(
     assert await count("notes") == 1 + size  # the first chunk committed, nothing after
 
 
+async def test_a_failing_first_chunk_says_nothing_was_imported(
+    client: httpx.AsyncClient, database_url: str, tmp_path: Path
+) -> None:
+    headers = await api_key("gus")
+    existing = await client.post("/v1/notes", json={"title": "already here"}, headers=headers)
+    lines: list[dict[str, object]] = [{"title": f"n{i}"} for i in range(20)]
+    lines[3] = {"id": existing.json()["id"], "title": "clash"}
+    result = run_cli(
+        "import",
+        "--owner",
+        "gus",
+        str(_write(tmp_path / "clash.ndjson", lines)),
+        database_url=database_url,
+    )
+    assert result.returncode == 1
+    assert "lines 1-20 were not imported" in result.stderr, result.stderr
+    assert "nothing was imported; fix the file and rerun," in result.stderr, result.stderr
+    assert "lines before" not in result.stderr
+    assert await count("notes") == 1
+
+
 async def test_the_cli_refuses_a_bad_file_before_writing_anything(
     client: httpx.AsyncClient, database_url: str, tmp_path: Path
 ) -> None:

@@ -1,4 +1,4 @@
-"""The read side on a real streaming hot standby (see tests/standby.py for the pair), behind a
+"""The read side on a real streaming hot standby (the pair: tests/support/standby.py), behind a
 real uvicorn: the primary takes the writes and `GET /v1/notes/{id}`, the standby every read route.
 
 Replay on the standby is paused (`pg_wal_replay_pause()`) where a test needs it to lag: a note

@@ -20,7 +20,7 @@ from tests.support.cli import run_cli
 from tests.support.servers import Service, cli_key, service
 from tests.support.sse import STREAM, Events, stream_client
 
-SECRET = "test-cursor-secret-not-for-production"  # tests/servers.py gives the service this one
+SECRET = "test-cursor-secret-not-for-production"  # what tests/support/servers.py serves with
 
 
 @pytest.fixture(scope="module")

@@ -54,6 +54,7 @@ def test_the_readme_walkthrough_works_when_pasted() -> None:
         assert "HTTP/1.1 201 Created" in out
         assert re.search(r"^location: /v1/notes/[0-9a-f-]{36}\r?$", out, re.M | re.I), out
         assert '"title":"Groceries"' in out.rsplit("HTTP/1.1 201", 1)[1]
+        assert '"snippet":"<mark>milk</mark>, eggs"' in out, out  # the search, as the README shows
         # `kill %1` stopped the service; it stops the embedded server on its way out.
         wait_for(lambda: not server.is_running(), 60, "the embedded PostgreSQL to stop")
     finally:

@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 from typing import NoReturn
 
+from notes_service import __version__
 from notes_service.accounts.owners import OWNER_RULE, check_owner_name
 from notes_service.accounts.scopes import ALL_SCOPES
 from notes_service.cli import db as cli_db
@@ -36,7 +37,7 @@ def parser() -> argparse.ArgumentParser:
         epilog=EXIT_STATUSES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log INFO lines on stderr (serve always does)"
     )
@@ -51,6 +52,11 @@ def parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1,
         help="uvicorn worker processes, each with its own pools (default: %(default)s)",
     )  # fmt: skip
+    serve.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart when a file in notes_service/ changes (development; one worker)",
+    )
 
     commands.add_parser(
         "worker",
@@ -111,15 +117,6 @@ def parser() -> argparse.ArgumentParser:
     )
     cli_db.add_parser(commands)
     return parser
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("notes-service")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown"
 
 
 def _owner(text: str) -> str:

@@ -75,12 +75,22 @@ async def _with_orm(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     from tortoise import Tortoise
 
     from notes_service.platform.db import tortoise_config
+    from notes_service.platform.urls import where
 
     await Tortoise.init(config=tortoise_config(settings.for_long_jobs()))
+    logger.info("connected to %s", where(settings.write_url))
     try:
         return await work()
     finally:
         await Tortoise.close_connections()
+        logger.info("disconnected from %s", where(settings.write_url))
+
+
+def _time(value: datetime | None) -> str:
+    """A time as the API writes it (RFC 3339 in UTC, `Z`), or `-`."""
+    if value is None:
+        return "-"
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _keys(args: argparse.Namespace, settings: Settings) -> int:
@@ -102,7 +112,7 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
         print(f"key:    {key.secret}")
         print(f"scopes: {' '.join(key.scopes)}")
         if expires_at is not None:
-            print(f"expires: {expires_at.isoformat(timespec='seconds')}")
+            print(f"expires: {_time(expires_at.replace(microsecond=0))}")
         print("Store the key now: it is not shown again.", file=sys.stderr)
         return 0
     if args.keys_command == "list":
@@ -110,12 +120,9 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
         if keys is None:
             return _fail(f"no owner named {args.owner!r}")
         for k in keys:
-            revoked = k.revoked_at.isoformat() if k.revoked_at else "-"
-            expires = k.expires_at.isoformat() if k.expires_at else "-"
-            used = k.last_used_at.isoformat() if k.last_used_at else "-"
-            print(f"{k.id}  label={k.label or '-'}  created={k.created_at.isoformat()}  "
-                  f"revoked={revoked}  scopes={','.join(k.scopes)}  expires={expires}  "
-                  f"last_used={used}")  # fmt: skip
+            print(f"{k.id}  label={k.label or '-'}  created={_time(k.created_at)}  "
+                  f"revoked={_time(k.revoked_at)}  scopes={','.join(k.scopes)}  "
+                  f"expires={_time(k.expires_at)}  last_used={_time(k.last_used_at)}")  # fmt: skip
         return 0
     if not asyncio.run(_with_orm(settings, lambda: auth.revoke_key(args.key_id))):
         print(f"no active key with id {args.key_id}", file=sys.stderr)
@@ -227,12 +234,17 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # (it restarts the workers), so this covers the single-process server.
     signal.signal(signal.SIGHUP, _sighup_as_sigterm)
     share_across_workers(args.workers)  # one /metrics for all workers
+    # --reload: uvicorn's supervisor runs the server in a child process and starts a new one
+    # when the package's code changes; the embedded server (this process's) stays up.
+    package = Path(__file__).resolve().parents[1]
     uvicorn.run(
         "notes_service.web.app:asgi_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
+        reload=args.reload,
+        reload_dirs=[str(package)] if args.reload else None,
         log_level=settings.log_level.lower(),
         log_config=None,  # logging is ours (notes_service.platform.logs), in every worker
         access_log=False,  # replaced by the notes_service.access line
@@ -254,7 +266,10 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "serve" and args.reload and args.workers > 1:
+        parser.error("serve: --reload runs one worker; leave out --workers")
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -153,11 +153,17 @@ async def import_owner(
                 reason = exc.detail if isinstance(exc, AppError) else describe_error(exc)
                 # The importer speaks HTTP (on_conflict=skip); here the flag is the spelling.
                 reason = re.sub(r"\bon_conflict=(\w+)", r"--on-conflict \1", reason)
+                if first == 1:
+                    kept, rerun = "nothing was imported", "rerun"
+                else:
+                    kept = (
+                        f"lines before {first} were imported (created {done.created}, "
+                        f"updated {done.updated}, skipped {done.skipped})"
+                    )
+                    rerun = f"rerun from line {first}"
                 print(
                     f"notes-service: lines {first}-{last} were not imported: {reason}\n"
-                    f"notes-service: lines before {first} were imported "
-                    f"(created {done.created}, updated {done.updated}, skipped {done.skipped}); "
-                    f"fix the file and rerun from line {first}, or with --on-conflict skip",
+                    f"notes-service: {kept}; fix the file and {rerun}, or with --on-conflict skip",
                     file=sys.stderr,
                 )
                 return 1

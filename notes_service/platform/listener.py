@@ -67,6 +67,7 @@ class Listener:
         self.connected = asyncio.Event()
         self._by_owner: dict[int, set[Subscription]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._connection: asyncpg.Connection[Any] | None = None
         self._lock = asyncio.Lock()  # one statement at a time on the connection
         self._chores: set[asyncio.Task[None]] = set()
@@ -89,6 +90,7 @@ class Listener:
                 await self.connected.wait()
 
     async def stop(self) -> None:
+        self._stopping = True  # the connection closing now is no loss: nothing to warn about
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -192,7 +194,9 @@ class Listener:
             self._on_revoked(str(payload))
 
     def _set_down(self) -> None:
-        if self.up:
+        if self.up and self._stopping:
+            logger.info("listener: stopped")
+        elif self.up:
             logger.warning("listener: connection lost; key cache bypassed, streams polling")
         self.connected.clear()
         self.key_cache.set_live(False)

@@ -149,6 +149,14 @@ def make_handler(log_format: str) -> logging.Handler:
     return handler
 
 
+class _TortoiseLifecycle(logging.Filter):
+    """Drops Tortoise's own start and shutdown lines (not its SQL debug lines, which come from
+    the child logger `tortoise.db_client` and pass no filter of this one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno == logging.INFO and str(record.msg).startswith("Tortoise-ORM"))
+
+
 def configure_logging(settings: Settings) -> None:
     """Route every logger (uvicorn's too) through one handler on the root logger."""
     root = logging.getLogger()
@@ -164,3 +172,8 @@ def configure_logging(settings: Settings) -> None:
         logging.getLogger(name).propagate = True
     # Our access line (notes_service.access) replaces uvicorn's.
     logging.getLogger("uvicorn.access").disabled = True
+    # Tortoise says "Tortoise-ORM shutdown" whenever connections close, at start-up too (after
+    # migrating) and twice at shutdown; the lifespan's own started/stopped lines say it right.
+    tortoise = logging.getLogger("tortoise")
+    if not any(isinstance(f, _TortoiseLifecycle) for f in tortoise.filters):
+        tortoise.addFilter(_TortoiseLifecycle())

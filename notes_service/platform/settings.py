@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # Serve the busiest routes without FastAPI's routing (notes_service/web/hot.py).
     hot_lane: bool = True
-    # A search ranks only this many of its newest matches (README: "Broad searches").
+    # A search ranks only this many of its newest matches (docs/search.md, "Broad searches").
     search_rank_limit: int = Field(default=1000, ge=1, le=100_000)
     # Notes per `POST /v1/import`: one request is one transaction (and one statement of its size
     # after it for the feed's clock). Larger files go through `notes-service import`.
@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     stream_buffer_bytes: int = Field(default=1_048_576, ge=4096, le=1_073_741_824)
     stream_max_per_key: int = Field(default=10, ge=1, le=100_000)  # open streams of one key
     stream_send_timeout: float = Field(default=10.0, gt=0, le=3600)  # a reader that falls behind
-    # Webhooks (SPEC §12, docs/webhooks.md). A failed attempt is retried after each delay in turn
+    # Webhooks (docs/webhooks.md). A failed attempt is retried after each delay in turn
     # (seconds; the default spans a day), then the delivery is marked failed; this many failed
     # deliveries in a row disable the webhook.
     webhook_retry_delays: str = "5,30,120,600,1800,3600,7200,14400,28800,43200"

@@ -7,7 +7,7 @@ the connection: the pools run no `RESET ALL` on release (pools.py). Not as start
 it, and then it is silently dropped. `SET` costs nothing per request (one round trip per new
 connection), and passes through any pooler. Behind PgBouncer in transaction mode a session `SET`
 stays with the server connection that ran it, not with this client: there, set the timeouts to 0
-here and on the database role instead (README, "Timeouts").
+here and on the database role instead (docs/operations.md, "Timeouts").
 """
 
 from __future__ import annotations

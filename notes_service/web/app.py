@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from tortoise import connections
 from tortoise.contrib.fastapi import RegisterTortoise
 
+from notes_service import __version__
 from notes_service.accounts.auth import KEY_CACHE
 from notes_service.accounts.stream_tokens import StreamTokens
 from notes_service.cursors import CursorCodec
@@ -117,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="notes-service",
-        version="1.0.0",
+        version=__version__,
         contact={"name": "notes-service maintainers"},
         lifespan=lifespan,
         openapi_url="/openapi.json",

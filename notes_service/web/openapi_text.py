@@ -1,5 +1,5 @@
 """The words of the OpenAPI document: the introduction, each operation's description, parameter
-descriptions and examples. Kept apart from the routes so that /docs can teach what the README
+descriptions and examples. Kept apart from the routes so that /docs can teach what docs/routes.md
 does without crowding the route code."""
 
 from __future__ import annotations
@@ -194,9 +194,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, Any, Any]] = {
         NOTE | {"version": 4},
     ),
     ("get", "/v1/search"): (
-        'Full-text search (`websearch_to_tsquery`: `"a phrase"`, `-word`, `or`); title words '
-        "weigh more. Each hit has a `rank` and an HTML-safe `snippet`. `fuzzy=true`, or no word "
-        "match at all, switches to trigram similarity on the title, which tolerates typos.",
+        "",  # the route's own description (SEARCH_DESCRIPTION), the rank limit included
         None,
         {
             "items": [NOTE | {"rank": 0.6, "snippet": "<mark>milk</mark>, eggs", "match": "text"}],
