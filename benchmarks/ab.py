@@ -159,14 +159,20 @@ def main() -> int:
                 subscribe(server, key, webhook_url)
             sides[name] = scenarios(server, key, note_id, paths)
         settings = Settings(database=f"{prefix}_0")
-        lines = [f"| path | working tree | {commit} | ratio |", "|---|--:|--:|--:|"]
+        lines = [
+            f"| path | working tree | {commit} | ratio | p99/p50 working tree | p99/p50 {commit} |",
+            "|---|--:|--:|--:|--:|--:|",
+        ]
         for new, old in zip(sides["new"], sides[commit], strict=True):
             a, b = interleaved(
                 new, old, settings, workdir, rounds=rounds, seconds=seconds,
                 connections=connections,
             )  # fmt: skip
             path = new.name.split()[0]
-            lines.append(f"| {path} | {a.rps:,.0f} | {b.rps:,.0f} | {a.rps / b.rps:.2f}x |")
+            tails = f"{a.p99_ms / a.p50_ms:.1f}x | {b.p99_ms / b.p50_ms:.1f}x"
+            lines.append(
+                f"| {path} | {a.rps:,.0f} | {b.rps:,.0f} | {a.rps / b.rps:.2f}x | {tails} |"
+            )
         print("\n".join(lines))
     finally:
         for server in servers:
