@@ -1,7 +1,7 @@
 """Every hot read statement keeps an index plan once PostgreSQL switches a prepared statement to
 its generic plan (after the fifth execution), with no `plan_cache_mode` set anywhere; search,
-planned per execution, picks its plan by how common the words are, bar a rare word's first
-page, which keeps a generic plan that reads the text index."""
+planned per execution, picks its plan by how common the words are, bar a rare word's search
+(without a window's floor), which keeps a generic plan that reads the text index."""
 
 from __future__ import annotations
 

@@ -72,22 +72,9 @@ WHERE s.schemaname = current_schema() AND s.tablename = 'notes' AND s.attname = 
 COMMON_SHARE = 0.01
 
 
-def _candidates(
-    carried: str, where: str, rank_limit: str | None, *, recent: bool, generic: bool
-) -> str:
+def _candidates(carried: str, where: str, rank_limit: str | None, *, recent: bool) -> str:
     """The candidate set: all matches in the window (`rank_limit` None), else the newest
     `rank_limit` by (updated_at, id)."""
-    if generic:
-        # Every match of a rare word from the text index, then a top-N sort: the plan of every
-        # execution, so it can be the generic one. Planned without the word, the text condition
-        # is estimated at a fixed 0.5% of the rows and the owner's at a fifth, and the generic
-        # plan ANDed the two bitmaps, reading the owner's whole index range (900,000 entries in
-        # the benchmark) for ~1,000 matches; `+ 0` keeps the owner a filter on the matches.
-        return f"""SELECT n.id, n.updated_at, {carried}
-    FROM notes n
-    WHERE {where.replace("n.owner_id = ", "n.owner_id + 0 = ", 1)}
-    ORDER BY n.updated_at DESC, n.id DESC
-    LIMIT {rank_limit}"""
     if not recent:
         limit = "" if rank_limit is None else f"LIMIT {rank_limit}"
         return f"""SELECT n.id, n.updated_at, {carried}
@@ -177,6 +164,13 @@ def search_page(
     tsquery = _tsquery(p("tsquery", "text"), fold=not ascii)
     limit = p("limit", "integer")
     where = [f"n.owner_id = {owner}", "n.deleted_at IS NULL"]
+    if generic:
+        # Every match of the rare word from the text index, then a top-N sort, whatever the
+        # values. Planned without them, the text condition is estimated at a fixed 0.5% of the
+        # rows and the owner's at a fifth, and the generic plan ANDed the two bitmaps, reading
+        # the owner's whole index range (900,000 entries in the benchmark) for ~1,000 matches:
+        # `+ 0` keeps the owner a filter on the matches.
+        where[0] = f"n.owner_id + 0 = {owner}"
     if mode == "fts":
         # A generic statement hides the query from the planner (a subquery, run once): planned
         # with it, a rare word's plan looks cheaper than the generic one and PostgreSQL keeps
@@ -234,7 +228,7 @@ def search_page(
     )
     sql = f"""
 WITH candidate AS MATERIALIZED (
-    {_candidates(carried, " AND ".join(where), rank_limit, recent=recent, generic=generic)}
+    {_candidates(carried, " AND ".join(where), rank_limit, recent=recent)}
 ),
 edge AS (
     -- The set's size and its oldest note, in one read of it.
