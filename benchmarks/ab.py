@@ -9,7 +9,10 @@ REF is any git revision (its tree is exported to a temporary folder and run from
 venv). Settings: BENCH_AB_ROUNDS (5), BENCH_AB_SECONDS (4), BENCH_AB_CONNECTIONS (32), and
 BENCH_AB_WEBHOOK_URL: when set, the working tree's side subscribes one webhook to that URL (on
 127.0.0.1: run `python -m benchmarks.receiver PORT`) after it is prepared, so that every change
-is delivered while it serves; REF's side has none.
+is delivered while it serves; REF's side has none. BENCH_AB_DB names the two databases
+(`{BENCH_AB_DB}_0`, `_1`; default notes_ab), so that two runs on one server do not collide.
+BENCH_AB_ENV adds settings to the working tree's side only (`DB_POOL_MAX=20,GC_...=1`, each
+name without its `NOTES_` prefix): a setting compared with REF's default.
 """
 
 from __future__ import annotations
@@ -129,6 +132,10 @@ def main() -> int:
     seconds = float(os.environ.get("BENCH_AB_SECONDS", "4"))
     connections = int(os.environ.get("BENCH_AB_CONNECTIONS", "32"))
     webhook_url = os.environ.get("BENCH_AB_WEBHOOK_URL", "")
+    prefix = os.environ.get("BENCH_AB_DB", "notes_ab")
+    extra = dict(
+        pair.split("=", 1) for pair in os.environ.get("BENCH_AB_ENV", "").split(",") if pair
+    )
 
     workdir = Path(tempfile.mkdtemp(prefix="notes-ab-"))
     old_tree = workdir / "tree"
@@ -139,7 +146,9 @@ def main() -> int:
         sides: dict[str, list[Scenario]] = {}
         for name, tree in (("new", ROOT), (commit, old_tree)):
             log(f"{name}: migrating and seeding {args.notes:,} notes")
-            env, key, note_id = prepare(tree, f"notes_ab_{len(sides)}", args.notes)
+            env, key, note_id = prepare(tree, f"{prefix}_{len(sides)}", args.notes)
+            if name == "new":
+                env |= {f"NOTES_{k.upper()}": v for k, v in extra.items()}
             if name == "new" and webhook_url:
                 env["NOTES_WEBHOOK_ALLOW_PRIVATE_TARGETS"] = "true"
             log_file = workdir / f"{len(sides)}.log"
@@ -149,21 +158,27 @@ def main() -> int:
             if name == "new" and webhook_url:
                 subscribe(server, key, webhook_url)
             sides[name] = scenarios(server, key, note_id, paths)
-        settings = Settings(database="notes_ab_0")
-        lines = [f"| path | working tree | {commit} | ratio |", "|---|--:|--:|--:|"]
+        settings = Settings(database=f"{prefix}_0")
+        lines = [
+            f"| path | working tree | {commit} | ratio | p99/p50 working tree | p99/p50 {commit} |",
+            "|---|--:|--:|--:|--:|--:|",
+        ]
         for new, old in zip(sides["new"], sides[commit], strict=True):
             a, b = interleaved(
                 new, old, settings, workdir, rounds=rounds, seconds=seconds,
                 connections=connections,
             )  # fmt: skip
             path = new.name.split()[0]
-            lines.append(f"| {path} | {a.rps:,.0f} | {b.rps:,.0f} | {a.rps / b.rps:.2f}x |")
+            tails = f"{a.p99_ms / a.p50_ms:.1f}x | {b.p99_ms / b.p50_ms:.1f}x"
+            lines.append(
+                f"| {path} | {a.rps:,.0f} | {b.rps:,.0f} | {a.rps / b.rps:.2f}x | {tails} |"
+            )
         print("\n".join(lines))
     finally:
         for server in servers:
             server.stop()
         for i in range(2):
-            asyncio.run(seed.drop_database(ADMIN_URL, f"notes_ab_{i}"))
+            asyncio.run(seed.drop_database(ADMIN_URL, f"{prefix}_{i}"))
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

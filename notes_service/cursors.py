@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -46,7 +47,10 @@ class CursorCodec:
         return hmac.new(self._key, payload, hashlib.sha256).digest()[:_SIG_BYTES]
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)
     def binding(**query: Any) -> str:
+        # Cached: the same query (owner, sort, filters) repeats page after page; every value
+        # is hashable (tuples, frozen dataclasses).
         canonical = json.dumps(query, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

@@ -1,6 +1,7 @@
 """Every hot read statement keeps an index plan once PostgreSQL switches a prepared statement to
 its generic plan (after the fifth execution), with no `plan_cache_mode` set anywhere; search,
-planned per execution, picks its plan by how common the words are."""
+planned per execution, picks its plan by how common the words are, bar a rare word's search
+(without a window's floor), which keeps a generic plan that reads the text index."""
 
 from __future__ import annotations
 
@@ -172,8 +173,9 @@ async def _search_plan(
     conn: asyncpg.Connection, owner_id: int, word: str, *, floor: bool = False
 ) -> str:
     recent = not floor and word == "common"
+    generic = not floor and not recent  # as NoteQueries.search_page chooses
     statement = search_sql.search_page(
-        "fts", tags=False, after=floor, as_of=floor, floor=floor, recent=recent
+        "fts", tags=False, after=floor, as_of=floor, floor=floor, recent=recent, generic=generic
     )
     values: dict[str, Any] = {
         "owner_id": owner_id,
@@ -269,6 +271,35 @@ async def test_search_is_planned_for_its_values_every_time(
         assert generic["n"] == 0
     finally:
         await db.disconnect()
+
+
+async def test_a_rare_word_runs_on_a_generic_plan_that_reads_the_text_index(
+    seeded: asyncpg.Connection, app: FastAPI, settings: Settings
+) -> None:
+    owner_id = await seeded.fetchval("SELECT id FROM owners WHERE name = 'alice'")
+    db = ReadDatabase(settings.model_copy(update={"read_db_pool_min": 1, "read_db_pool_max": 1}))
+    await db.connect()
+    try:
+        queries = NoteQueries(db, search_rank_limit=100)
+        for _ in range(8):
+            page = await queries.search_page(owner_id, "rare", (), "fts", 20, None)
+            assert page["candidates"] == 4 and not page["more"]
+        statement = search_sql.search_page(
+            "fts", tags=False, after=False, as_of=False, floor=False, ascii=True, generic=True
+        )
+        counts = await db.fetchrow(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+            [statement.sql],
+        )
+        # PostgreSQL kept the generic plan after its five custom ones: no planning per search.
+        assert counts["generic_plans"] >= 3 and counts["custom_plans"] <= 5, dict(counts)
+    finally:
+        await db.disconnect()
+    values = {"owner_id": owner_id, "tsquery": "'rare'", "limit": 20, "rank_limit": 100}
+    plan = (await _generic_plan(seeded, statement, values)).split("CTE Scan")[0]
+    # The matches come from a text index, not from the owner's index range.
+    assert "Bitmap Index Scan on notes_" in plan, plan
+    assert "notes_owner" not in plan and "idx_notes_owner" not in plan, plan
 
 
 async def test_the_plans_migration_undoes_the_old_database_setting(

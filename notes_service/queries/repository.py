@@ -81,16 +81,19 @@ class NoteQueries:
         if mode == "fuzzy" and text.words:
             row = await self._db.fetchrow(search_sql.FUZZY_QUERY, [list(text.words)])
             fuzzy = row["fuzzy"]
+        recent = mode == "fts" and not floor and await self.is_common(q)
+        generic = mode == "fts" and not floor and not recent
         statement = search_sql.search_page(
             mode,
             tags=bool(tags),
             after=after is not None,
             as_of=after is not None and after.as_of is not None,
             floor=floor,
-            recent=mode == "fts" and not floor and await self.is_common(q),
+            recent=recent,
             fuzzy=fuzzy is not None,
             exclude=text.exclude is not None,
             ascii=q.isascii(),
+            generic=generic,
         )
         values: dict[str, object] = {
             "owner_id": owner_id,
@@ -106,7 +109,10 @@ class NoteQueries:
             values |= {"after_rank": after.rank, "after_id": after.id, "as_of": after.as_of}
             if after.floor is not None:
                 values |= {"floor_ts": after.floor[0], "floor_id": after.floor[1]}
-        return await self._db.fetchrow_planned(statement.sql, statement.args(values))
+        args = statement.args(values)
+        if generic:  # a rare word: prepared once per connection, its plan kept
+            return await self._db.fetchrow(statement.sql, args)
+        return await self._db.fetchrow_planned(statement.sql, args)
 
     async def is_common(self, q: str) -> bool:
         now = time.monotonic()

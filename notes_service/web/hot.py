@@ -42,9 +42,28 @@ def _list_fields(model: type[BaseModel]) -> tuple[frozenset[str], tuple[str, ...
     return frozenset(lists), tuple(n for n in model.model_fields if n not in lists)
 
 
+# Parsed query strings: a first page's repeats request after request. Not one with a cursor,
+# which is new on every page. The models are only read, so one instance serves many requests.
+_PARSED: dict[tuple[type[BaseModel], bytes], BaseModel | None] = {}
+_PARSED_MAX = 1024
+
+
 def parse_query(request: Request, model: type[Query]) -> Query | None:
     """A route's query model from the query string, taken as FastAPI takes it (every value of a
     list field, the last of any other); None if it does not validate (FastAPI then answers)."""
+    raw: bytes = request.scope.get("query_string", b"")
+    if b"cursor=" in raw:
+        return _parse_query(request, model)
+    key = (model, raw)
+    if key in _PARSED:
+        return typing.cast(Query | None, _PARSED[key])
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    parsed = _PARSED[key] = _parse_query(request, model)
+    return parsed
+
+
+def _parse_query(request: Request, model: type[Query]) -> Query | None:
     params = request.query_params
     lists, scalars = _list_fields(model)
     values: dict[str, Any] = {name: params[name] for name in scalars if name in params}
